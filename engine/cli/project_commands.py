@@ -1,0 +1,60 @@
+"""``mtc create``, ``mtc examples`` and ``mtc demo``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..problem import format_problem, load_problem, problem_summary
+from ..project import create_project, list_examples
+
+DEMO_EXAMPLE = "heat-interface"
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    create = commands.add_parser("create", help="create a project folder from the template or an example")
+    create.add_argument("name", help="folder to create (letters, digits, '_' and '-')")
+    create.add_argument("--example", help="start from a shipped example (see `mtc examples`)")
+    create.add_argument("--force", action="store_true", help="overwrite the project files of an existing folder")
+    create.set_defaults(handler=run_create)
+
+    examples = commands.add_parser("examples", help="list the shipped example projects")
+    examples.add_argument("--json", action="store_true", help="print JSON")
+    examples.set_defaults(handler=run_examples)
+
+    demo = commands.add_parser("demo", help="create (or reuse) a demo project and show what it defines")
+    demo.add_argument("folder", nargs="?", default="mtc-demo", help="demo project folder (default: mtc-demo)")
+    demo.add_argument("--example", default=DEMO_EXAMPLE, help=f"example to start from (default: {DEMO_EXAMPLE})")
+    demo.set_defaults(handler=run_demo)
+
+
+def run_create(args: argparse.Namespace) -> int:
+    folder = create_project(Path(args.project) / args.name, example=args.example, force=args.force)
+    source = f"example {args.example!r}" if args.example else "the template"
+    print(f"created project {folder} from {source}")
+    print(f"next: cd {folder} && mtc show problem")
+    return 0
+
+
+def run_examples(args: argparse.Namespace) -> int:
+    examples = list_examples()
+    if args.json:
+        print(json.dumps([{"name": e.name, "description": e.description} for e in examples], indent=2))
+        return 0
+    width = max((len(e.name) for e in examples), default=0)
+    for e in examples:
+        print(f"{e.name:<{width}}  {e.description}")
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    folder = Path(args.project) / args.folder
+    if (folder / "problem.py").is_file():
+        print(f"using the demo project in {folder}")
+    else:
+        create_project(folder, example=args.example)
+        print(f"created demo project {folder} from example {args.example!r}")
+    print()
+    print(format_problem(problem_summary(load_problem(folder))), end="")
+    return 0

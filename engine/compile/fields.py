@@ -1,0 +1,91 @@
+"""Network outputs and their derivatives on one batch of points, each computed once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import numpy as np
+import torch
+
+Tensor = torch.Tensor
+
+
+@dataclass(frozen=True)
+class NetworkBinding:
+    """A torch module mapping a (N, len(inputs)) batch to (N, len(outputs)) values."""
+
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    module: Callable[[Tensor], Tensor]
+
+
+def as_columns(
+    values: Mapping[str, np.ndarray | Tensor],
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str = "cpu",
+    requires_grad: frozenset[str] | set[str] = frozenset(),
+) -> dict[str, Tensor]:
+    """Turn sampled columns into 1-D tensors; those in ``requires_grad`` become autograd leaves."""
+    columns = {}
+    for name, value in values.items():
+        tensor = torch.as_tensor(value, dtype=dtype, device=device).reshape(-1)
+        if name in requires_grad:
+            tensor = tensor.detach().clone().requires_grad_(True)
+        columns[name] = tensor
+    return columns
+
+
+class BatchFields:
+    """Lazily evaluates networks and nested-autograd derivatives on a batch, with a cache.
+
+    A derivative is keyed by (output, sorted variables): mixed partials are computed once in
+    a canonical order and every higher derivative reuses the lower ones.
+    """
+
+    def __init__(self, networks: Mapping[str, NetworkBinding], columns: Mapping[str, Tensor]):
+        self.columns = dict(columns)
+        self._owner = {out: (binding, i) for binding in networks.values() for i, out in enumerate(binding.outputs)}
+        self._cache: dict[tuple[str, tuple[str, ...]], Tensor] = {}
+        first = next(iter(self.columns.values()), None)
+        self.size = 0 if first is None else first.shape[0]
+        self.dtype = torch.get_default_dtype() if first is None else first.dtype
+        self.device = torch.device("cpu") if first is None else first.device
+
+    def column(self, name: str) -> Tensor:
+        """An input column (a variable, a parameter, ``sdf`` or a normal)."""
+        return self.columns[name]
+
+    def output(self, name: str) -> Tensor:
+        """The values of network output ``name``."""
+        return self.derivative(name, ())
+
+    def derivative(self, name: str, wrt: tuple[str, ...]) -> Tensor:
+        """d^k output / d wrt[0] ... d wrt[k-1], computed once per batch."""
+        key = (name, tuple(sorted(wrt)))
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        if not key[1]:
+            self._evaluate(name)
+            return self._cache[key]
+        lower = self.derivative(name, key[1][:-1])
+        variable = self.columns[key[1][-1]]
+        if not variable.requires_grad:
+            raise RuntimeError(f"column {key[1][-1]!r} was not prepared for differentiation")
+        if lower.requires_grad:
+            (grad,) = torch.autograd.grad(
+                lower, variable, grad_outputs=torch.ones_like(lower), create_graph=True, allow_unused=True
+            )
+        else:
+            grad = None
+        value = torch.zeros_like(lower) if grad is None else grad
+        self._cache[key] = value
+        return value
+
+    def _evaluate(self, output: str) -> None:
+        binding, _ = self._owner[output]
+        batch = torch.stack([self.columns[v] for v in binding.inputs], dim=1)
+        values = binding.module(batch)
+        for i, name in enumerate(binding.outputs):
+            self._cache[(name, ())] = values[:, i]

@@ -1,0 +1,41 @@
+"""What the configuration needs to know about a problem.
+
+The problem language builds a :class:`ProblemOutline` (``problem.outline()``); the
+config package depends only on these dataclasses, never on the Problem class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class NetworkOutline:
+    """A neural network of the problem: the names of its input and output variables."""
+
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ConstraintOutline:
+    """An equation constraint: where it is sampled and which symbols its weight may use.
+
+    ``symbols`` is the complete set of names allowed in a weight expression, e.g. the
+    problem's variables plus ``sdf`` for interior constraints, or plus
+    ``normal_x``/``normal_y``/``normal_z`` for boundary ones.
+    """
+
+    domain_kind: Literal["interior", "boundary"]
+    symbols: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class ProblemOutline:
+    """Networks, equation constraints and data constraints of a problem, in problem order."""
+
+    networks: Mapping[str, NetworkOutline]
+    constraints: Mapping[str, ConstraintOutline]
+    data: tuple[str, ...] = ()

@@ -1,0 +1,293 @@
+"""The typed stage configuration: pydantic models, the single source of truth.
+
+Everything else (defaults, validation, CLI coercion, UI field descriptors, docs)
+is derived from these models and their field metadata:
+
+* ``description`` -> help text, ``title`` -> label (else derived from the name);
+* ``ge/gt/le/lt``, ``Literal[...]``, ``pattern`` -> bounds, choices, checks;
+* ``json_schema_extra`` keys read by :mod:`engine.config.introspect`:
+  ``section`` (a field shown in another UI section than its parent),
+  ``null_label`` (what ``null`` means, e.g. ``"off"``), ``allowed`` (a human
+  description replacing the derived one), ``ui`` (``"expression"``);
+  on :class:`StageConfig` collection fields: ``outline`` (the
+  :class:`~engine.config.outline.ProblemOutline` attribute naming the entries),
+  ``placeholder`` and ``noun``.
+
+Variants (optimizers, schedulers, architectures) are discriminated unions built by
+:func:`tagged`; a missing discriminator means the union's default variant.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Optional, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from engine.config.weights import parse_weight
+
+NULL_WORDS = frozenset({"null", "none", "off"})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def _null_words(value: Any) -> Any:
+    """Accept ``"off"``/``"none"``/``"null"`` for optional settings stored as JSON."""
+    if isinstance(value, str) and value.strip().lower() in NULL_WORDS:
+        return None
+    return value
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+class DefaultTag:
+    """``BeforeValidator`` payload: fills in the discriminator when an entry omits it."""
+
+    def __init__(self, discriminator: str, default: str):
+        self.discriminator = discriminator
+        self.default = default
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, dict) and self.discriminator not in value:
+            return {self.discriminator: self.default, **value}
+        return value
+
+
+def tagged(*models: type[BaseModel], discriminator: str, default: str) -> Any:
+    """A discriminated union of ``models`` on ``discriminator`` whose default variant is ``default``."""
+    return Annotated[
+        Union[models],  # type: ignore[valid-type]
+        Field(discriminator=discriminator),
+        BeforeValidator(DefaultTag(discriminator, default)),
+    ]
+
+
+def Nullable(tp: Any) -> Any:
+    """``Optional[tp]`` that also accepts the words ``off``/``none``/``null`` for ``None``."""
+    return Annotated[Optional[tp], BeforeValidator(_null_words)]
+
+# --------------------------------------------------------------------------- training
+
+
+class Training(_Model):
+    max_steps: int = Field(1000, ge=1, title="Max steps", description="Number of optimizer steps in this stage.")
+    precision: Literal["float32", "float64"] = Field(
+        "float32", description="Floating-point precision of the networks and the sampled points."
+    )
+    device: Annotated[str, BeforeValidator(_lower)] = Field(
+        "auto",
+        pattern=r"^(auto|cpu|cuda|cuda:\d+)$",
+        description="Where to train: auto (a GPU when there is one), cpu, cuda, or cuda:N for GPU number N.",
+        json_schema_extra={"allowed": "auto, cpu, cuda or cuda:N"},
+    )
+    seed: int = Field(0, ge=0, description="Random seed for network initialisation and point sampling.")
+    log_every: int = Field(10, ge=1, description="Record losses every this many steps.")
+    checkpoint_every: int = Field(500, ge=1, description="Save a checkpoint every this many steps.")
+    grad_clip: Nullable(float) = Field(
+        None,
+        gt=0,
+        title="Gradient clipping",
+        description="Clip the gradient norm to this value; off (null) disables clipping.",
+        json_schema_extra={"null_label": "off"},
+    )
+    target_loss: Nullable(float) = Field(
+        None,
+        gt=0,
+        description="Stop the stage early once the total loss falls below this; null trains for max_steps.",
+        json_schema_extra={"null_label": "null"},
+    )
+    resample_every: int = Field(1, ge=1, description="Draw new collocation points every this many steps.")
+    sampler: Literal["uniform", "sobol", "halton"] = Field(
+        "uniform", description="How collocation points are drawn: uniform random or a quasi-random sequence."
+    )
+
+
+# -------------------------------------------------------------------------- optimizers
+
+_UnitOpen = Annotated[float, Field(ge=0, lt=1)]
+
+
+class Adam(_Model):
+    name: Literal["adam"] = Field("adam", title="Optimizer", description="Optimization algorithm.")
+    lr: float = Field(1e-3, gt=0, title="Learning rate", description="Initial learning rate.")
+    betas: tuple[_UnitOpen, _UnitOpen] = Field(
+        (0.9, 0.999), description="Decay rates of the first and second moment estimates."
+    )
+    eps: float = Field(1e-8, gt=0, title="Epsilon", description="Term added to the denominator for numerical stability.")
+    weight_decay: float = Field(0.0, ge=0, description="L2 penalty added to the gradient.")
+
+
+class AdamW(Adam):
+    name: Literal["adamw"] = Field("adamw", title="Optimizer", description="Optimization algorithm.")
+    weight_decay: float = Field(1e-2, ge=0, description="Decoupled weight decay.")
+
+
+class SGD(_Model):
+    name: Literal["sgd"] = Field("sgd", title="Optimizer", description="Optimization algorithm.")
+    lr: float = Field(1e-3, gt=0, title="Learning rate", description="Initial learning rate.")
+    momentum: float = Field(0.9, ge=0, description="Momentum factor.")
+    weight_decay: float = Field(0.0, ge=0, description="L2 penalty added to the gradient.")
+
+
+class LBFGS(_Model):
+    name: Literal["lbfgs"] = Field("lbfgs", title="Optimizer", description="Optimization algorithm.")
+    lr: float = Field(1.0, gt=0, title="Learning rate", description="Step length (L-BFGS usually keeps 1.0).")
+    max_iter: int = Field(20, ge=1, description="Maximum inner iterations per optimizer step.")
+    history_size: int = Field(100, ge=1, description="Number of past updates kept to approximate the Hessian.")
+    line_search: Literal["strong_wolfe", "none"] = Field(
+        "strong_wolfe", description="Line search: strong_wolfe, or none for fixed steps of lr."
+    )
+
+
+OptimizerConfig = tagged(Adam, AdamW, SGD, LBFGS, discriminator="name", default="adam")
+
+# -------------------------------------------------------------------------- schedulers
+
+
+class Constant(_Model):
+    name: Literal["constant"] = Field("constant", title="Scheduler", description="Learning-rate schedule.")
+
+
+class Exponential(_Model):
+    name: Literal["exponential"] = Field("exponential", title="Scheduler", description="Learning-rate schedule.")
+    decay_rate: float = Field(
+        0.95, gt=0, le=1, description="lr = initial lr * decay_rate ** (step / decay_steps)."
+    )
+    decay_steps: int = Field(200, ge=1, description="Steps over which lr shrinks by one factor of decay_rate.")
+
+
+class Step(_Model):
+    name: Literal["step"] = Field("step", title="Scheduler", description="Learning-rate schedule.")
+    step_size: int = Field(1000, ge=1, description="Multiply lr by gamma every step_size steps.")
+    gamma: float = Field(0.5, gt=0, le=1, description="Factor applied to lr every step_size steps.")
+
+
+class Cosine(_Model):
+    name: Literal["cosine"] = Field("cosine", title="Scheduler", description="Learning-rate schedule.")
+    t_max: Nullable(int) = Field(
+        None,
+        ge=1,
+        title="T max",
+        description="Steps of one cosine half-period; null uses training.max_steps.",
+        json_schema_extra={"null_label": "max_steps"},
+    )
+    eta_min: float = Field(0.0, ge=0, description="Learning rate at the end of the cosine.")
+
+
+class Plateau(_Model):
+    name: Literal["plateau"] = Field("plateau", title="Scheduler", description="Learning-rate schedule.")
+    factor: float = Field(0.5, gt=0, lt=1, description="Multiply lr by factor when the loss stops improving.")
+    patience: int = Field(10, ge=0, description="Loss checks without improvement before lr is reduced.")
+    threshold: float = Field(1e-4, ge=0, description="Relative improvement that counts as improving.")
+    min_lr: float = Field(0.0, ge=0, description="Lower bound on the learning rate.")
+
+
+SchedulerConfig = tagged(Constant, Exponential, Step, Cosine, Plateau, discriminator="name", default="exponential")
+
+# ------------------------------------------------------------------------ architectures
+
+Activation = Literal["tanh", "silu", "gelu", "sin", "relu"]
+
+
+class _NetBase(_Model):
+    arch: str = Field("", title="Architecture", description="Network architecture.")  # narrowed by each variant
+    trainable: bool = Field(
+        True,
+        description="Train this network in this stage; false freezes its weights.",
+        json_schema_extra={"section": "Neural Networks"},
+    )
+    layer_size: int = Field(512, ge=1, description="Neurons per hidden layer.")
+    nr_layers: int = Field(6, ge=1, title="Number of layers", description="Number of hidden layers.")
+    activation: Activation = Field("silu", description="Activation function of the hidden layers.")
+    skip_connections: bool = Field(False, description="Add residual connections between hidden layers.")
+
+
+class FullyConnected(_NetBase):
+    arch: Literal["fully_connected"] = Field("fully_connected", title="Architecture", description="Network architecture.")
+
+
+class Fourier(_NetBase):
+    arch: Literal["fourier"] = Field("fourier", title="Architecture", description="Network architecture.")
+    frequencies: int = Field(32, ge=1, description="Number of random Fourier features of the inputs.")
+    sigma: float = Field(1.0, gt=0, description="Standard deviation of the Fourier feature frequencies.")
+
+
+class ModifiedFourier(Fourier):
+    arch: Literal["modified_fourier"] = Field(
+        "modified_fourier", title="Architecture", description="Network architecture."
+    )
+
+
+class Siren(_NetBase):
+    arch: Literal["siren"] = Field("siren", title="Architecture", description="Network architecture.")
+    activation: Literal["sin"] = Field("sin", description="SIREN always uses sin.")
+    omega0: float = Field(30.0, gt=0, title="Omega 0", description="Frequency scale of the first SIREN layer.")
+
+
+NetConfig = tagged(FullyConnected, Fourier, ModifiedFourier, Siren, discriminator="arch", default="fully_connected")
+
+# ------------------------------------------------------------------------- constraints
+
+
+def _weight(value: Any) -> Any:
+    return parse_weight(value)
+
+
+class ConstraintSettings(_Model):
+    include: bool = Field(True, description="Use this constraint in this stage.")
+    batch_size: int = Field(1000, ge=1, description="Points sampled for this constraint per step.")
+    weight: Annotated[Union[Annotated[float, Field(ge=0)], str], BeforeValidator(_weight)] = Field(
+        1.0,
+        description="Loss weight: a number, or a sympy expression in the constraint's symbols such as 2*sdf.",
+        json_schema_extra={"ui": "expression"},
+    )
+
+
+class DataSettings(_Model):
+    include: bool = Field(True, description="Use this data constraint in this stage.")
+    batch_size: int = Field(1000, ge=1, description="Data points per step.")
+    weight: float = Field(1.0, ge=0, description="Loss weight (a number).")
+
+
+# ---------------------------------------------------------------------------- stage
+
+
+class StageConfig(_Model):
+    """One stage's configuration; JSON dumps of this model are what the store keeps."""
+
+    # UI section order (MTC's); "{name}" matches any network name.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "section_order": [
+                "Training",
+                "Scheduler",
+                "Optimizer",
+                "{name} NN Architecture",
+                "Equation Constraints",
+                "Neural Networks",
+                "Data Constraints",
+            ]
+        }
+    )
+
+    training: Training = Field(default_factory=Training, title="Training")
+    scheduler: SchedulerConfig = Field(default_factory=Exponential, title="Scheduler")
+    optimizer: OptimizerConfig = Field(default_factory=Adam, title="Optimizer")
+    nets: dict[str, NetConfig] = Field(
+        default_factory=dict,
+        title="{name} NN Architecture",
+        json_schema_extra={"outline": "networks", "placeholder": "<NET>", "noun": "network"},
+    )
+    constraints: dict[str, ConstraintSettings] = Field(
+        default_factory=dict,
+        title="Equation Constraints",
+        json_schema_extra={"outline": "constraints", "placeholder": "<CONSTRAINT>", "noun": "constraint"},
+    )
+    data: dict[str, DataSettings] = Field(
+        default_factory=dict,
+        title="Data Constraints",
+        json_schema_extra={"outline": "data", "placeholder": "<DATA>", "noun": "data constraint"},
+    )

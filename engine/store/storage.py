@@ -1,0 +1,369 @@
+"""The repository API: ``Storage``, one short transaction per public method.
+
+Modelled on Optuna's RDBStorage: methods take stage names, return plain records
+or dicts, and never hand out live ORM objects. ``transaction()`` groups several
+calls into one write transaction (on SQLite it holds the write lock throughout).
+A ``Storage`` belongs to one process: create a new one after fork or spawn.
+
+Loss-row ids only grow (never reused), so ``loss_rows(after_id=...)`` polling is
+exact on SQLite, where writers commit one at a time. On PostgreSQL concurrent
+writers may commit ids out of order, so a poller can skip a row committed late.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import PurePath
+from typing import Any
+
+from sqlalchemy import Engine, Insert, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, aliased
+
+from engine.store.connect import read_only
+from engine.store.errors import DuplicateStageError, StageHasChildrenError, StoreError
+from engine.store.models import Artifact, Loss, Stage
+from engine.store.names import next_numbered_name, unknown_stage, validate_stage_name
+from engine.store.records import STATUSES, ArtifactRecord, StageRecord, decode_value, encode_value
+
+LossRow = tuple[int, float, str, float]
+"""``(step, wall_time, key, value)`` as given to ``Storage.add_loss_rows``."""
+
+RUN_FIELDS = frozenset(
+    {
+        "attempt", "claim_token", "worker_host", "worker_pid", "device", "heartbeat_at",
+        "queued_at", "started_at", "finished_at", "cancel_requested", "error",
+        "step_offset", "last_step", "problem_hash",
+    }
+)
+"""Stage columns ``Storage.set_status`` may change along with the status."""
+
+_RESULTS_RESET: dict[str, Any] = {
+    "status": "draft", "attempt": 0, "claim_token": None, "worker_host": None,
+    "worker_pid": None, "device": None, "heartbeat_at": None, "queued_at": None,
+    "started_at": None, "finished_at": None, "cancel_requested": False, "error": None,
+    "last_step": None,
+}
+
+
+class Storage:
+    """Stages, loss rows and artifacts in one mtc database."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._reader = read_only(engine)
+        self._local = threading.local()
+        self._pid = os.getpid()
+
+    def dispose(self) -> None:
+        """Close all pooled connections (call before the process ends or forks)."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Storage:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.dispose()
+
+    # -- transactions ---------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Storage]:
+        """Run the storage calls made in the block (same thread) as one write transaction."""
+        if getattr(self._local, "session", None) is not None:
+            yield self
+            return
+        with self._begin(self.engine) as session:
+            self._local.session = session
+            try:
+                yield self
+            finally:
+                self._local.session = None
+
+    @contextmanager
+    def _session(self, write: bool) -> Iterator[Session]:
+        active = getattr(self._local, "session", None)
+        if active is not None:
+            yield active
+            return
+        with self._begin(self.engine if write else self._reader) as session:
+            yield session
+
+    @contextmanager
+    def _begin(self, bind: Engine) -> Iterator[Session]:
+        if os.getpid() != self._pid:
+            raise StoreError("this Storage was created in another process: open a new one here")
+        with Session(bind, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    # -- stages ---------------------------------------------------------------
+
+    def create_stage(
+        self,
+        name: str,
+        config: dict[str, Any],
+        description: str = "",
+        parent: str | None = None,
+        kind: str = "standard",
+        problem_hash: str | None = None,
+    ) -> StageRecord:
+        """Add a draft stage; ``parent`` None makes it a branch root."""
+        validate_stage_name(name)
+        with self._session(write=True) as session:
+            self._ensure_free(session, name)
+            parent_id = self._stage(session, parent).id if parent is not None else None
+            stage = Stage(
+                name=name, config=config, description=description, parent_id=parent_id,
+                kind=kind, problem_hash=problem_hash,
+            )
+            session.add(stage)
+            session.flush()
+            return self._record(session, stage)
+
+    def get_stage(self, name: str) -> StageRecord:
+        """The stage named ``name``."""
+        with self._session(write=False) as session:
+            found = self._records(session, Stage.name == name)
+            if not found:
+                raise unknown_stage(name, session.scalars(select(Stage.name)))
+            return found[0]
+
+    def list_stages(self) -> list[StageRecord]:
+        """All stages, ordered by id (parents always come before their children)."""
+        with self._session(write=False) as session:
+            return self._records(session)
+
+    def children(self, name: str) -> list[StageRecord]:
+        """The stages continuing directly from ``name``, ordered by id."""
+        with self._session(write=False) as session:
+            return self._records(session, Stage.parent_id == self._stage(session, name).id)
+
+    def descendants(self, name: str) -> list[StageRecord]:
+        """All stages below ``name``, depth-first with each parent before its children."""
+        with self._session(write=False) as session:
+            stage = self._stage(session, name)
+            return _subtree(self._records(session), stage.id)[1:]
+
+    def lineage(self, name: str) -> list[StageRecord]:
+        """The chain of stages from the branch root down to ``name`` (inclusive)."""
+        with self._session(write=False) as session:
+            self._stage(session, name)
+            by_name = {record.name: record for record in self._records(session)}
+        chain = [by_name[name]]
+        while chain[-1].parent is not None:
+            chain.append(by_name[chain[-1].parent])
+        return chain[::-1]
+
+    def update_config(self, name: str, config: dict[str, Any]) -> StageRecord:
+        """Replace the stage's config."""
+        return self._update(name, config=config)
+
+    def update_description(self, name: str, description: str) -> StageRecord:
+        """Replace the stage's description."""
+        return self._update(name, description=description)
+
+    def rename_stage(self, old: str, new: str) -> StageRecord:
+        """Rename a stage; its children follow (they refer to it by id)."""
+        validate_stage_name(new)
+        with self._session(write=True) as session:
+            stage = self._stage(session, old)
+            if new != old:
+                self._ensure_free(session, new)
+            stage.name = new
+            session.flush()
+            return self._record(session, stage)
+
+    def set_status(self, name: str, status: str, **fields: Any) -> StageRecord:
+        """Set the status and any of ``RUN_FIELDS`` (e.g. ``started_at=...``) together."""
+        if status not in STATUSES:
+            raise StoreError(f"invalid stage status {status!r}: use one of {', '.join(STATUSES)}")
+        unknown = set(fields) - RUN_FIELDS
+        if unknown:
+            raise TypeError(f"set_status() got fields it cannot set: {', '.join(sorted(unknown))}")
+        return self._update(name, status=status, **fields)
+
+    def delete_stage(self, name: str, recursive: bool = False) -> list[str]:
+        """Delete a stage (and with ``recursive`` its descendants, deepest first).
+
+        Loss and artifact rows go with it; files on disk are the caller's job.
+        Returns the deleted names in deletion order.
+        """
+        with self._session(write=True) as session:
+            stage = self._stage(session, name)
+            doomed = _subtree(self._records(session), stage.id)
+            if len(doomed) > 1 and not recursive:
+                names = ", ".join(record.name for record in doomed[1:])
+                raise StageHasChildrenError(
+                    f"stage {name!r} has descendants ({names}): delete them first "
+                    "or delete recursively"
+                )
+            for record in reversed(doomed):
+                session.execute(delete(Stage).where(Stage.id == record.id))
+            return [record.name for record in reversed(doomed)]
+
+    def next_free_name(self, prefix: str = "stage") -> str:
+        """``<prefix>N`` with N one above the largest N already used (gaps are not reused)."""
+        with self._session(write=False) as session:
+            names = session.scalars(
+                select(Stage.name).where(Stage.name.startswith(prefix, autoescape=True))
+            )
+            return next_numbered_name(prefix, names)
+
+    # -- loss rows ------------------------------------------------------------
+
+    def add_loss_rows(self, stage: str, attempt: int, rows: Sequence[LossRow]) -> None:
+        """Insert ``(step, wall_time, key, value)`` rows in one batch; duplicates are ignored."""
+        if not rows:
+            return
+        with self._session(write=True) as session:
+            stage_id = self._stage(session, stage).id
+            values = []
+            for step, wall_time, key, value in rows:
+                stored, kind = encode_value(value)
+                values.append(
+                    {
+                        "stage_id": stage_id, "attempt": attempt, "step": step,
+                        "wall_time": wall_time, "key": key, "value": stored, "kind": kind,
+                    }
+                )
+            session.execute(_insert_ignore(session.get_bind().dialect.name), values)
+
+    def loss_rows(
+        self, stage: str, after_id: int = 0, keys: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The stage's loss rows with id > ``after_id`` (optionally only ``keys``), by id.
+
+        Each row is a dict with id, stage, attempt, step, wall_time, key and value
+        (NaN and infinities restored as floats); poll with the last id seen.
+        """
+        with self._session(write=False) as session:
+            stage_id = self._stage(session, stage).id
+            query = select(Loss).where(Loss.stage_id == stage_id, Loss.id > after_id)
+            if keys is not None:
+                query = query.where(Loss.key.in_(keys))
+            return [
+                {
+                    "id": row.id, "stage": stage, "attempt": row.attempt, "step": row.step,
+                    "wall_time": row.wall_time, "key": row.key,
+                    "value": decode_value(row.value, row.kind),
+                }
+                for row in session.scalars(query.order_by(Loss.id))
+            ]
+
+    def delete_results(self, name: str) -> list[ArtifactRecord]:
+        """Drop the stage's loss and artifact rows and reset it to a never-run draft.
+
+        Returns the removed artifacts so the caller can delete their files.
+        """
+        with self._session(write=True) as session:
+            stage = self._stage(session, name)
+            removed = self._artifacts(session, stage)
+            session.execute(delete(Loss).where(Loss.stage_id == stage.id))
+            session.execute(delete(Artifact).where(Artifact.stage_id == stage.id))
+            for field, value in _RESULTS_RESET.items():
+                setattr(stage, field, value)
+            return removed
+
+    # -- artifacts ------------------------------------------------------------
+
+    def add_artifact(
+        self,
+        stage: str,
+        kind: str,
+        path: str | os.PathLike[str],
+        step: int | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> ArtifactRecord:
+        """Record a file the stage produced; ``path`` must be relative to the project."""
+        relative = PurePath(path)
+        if relative.is_absolute():
+            raise StoreError(
+                f"artifact path {str(path)!r} must be relative to the project directory"
+            )
+        with self._session(write=True) as session:
+            owner = self._stage(session, stage)
+            artifact = Artifact(
+                stage_id=owner.id, kind=kind, path=relative.as_posix(), step=step, meta=meta or {}
+            )
+            session.add(artifact)
+            session.flush()
+            return ArtifactRecord.of(artifact, owner.name)
+
+    def artifacts(self, name: str, kind: str | None = None) -> list[ArtifactRecord]:
+        """The stage's artifacts (optionally of one ``kind``), ordered by id."""
+        with self._session(write=False) as session:
+            return self._artifacts(session, self._stage(session, name), kind)
+
+    # -- helpers --------------------------------------------------------------
+
+    def _update(self, name: str, **values: Any) -> StageRecord:
+        for field, value in values.items():
+            if isinstance(value, datetime) and value.tzinfo is None:
+                raise ValueError(f"{field}={value!r} is naive: pass a timezone-aware datetime")
+        with self._session(write=True) as session:
+            stage = self._stage(session, name)
+            for field, value in values.items():
+                setattr(stage, field, value)
+            session.flush()
+            return self._record(session, stage)
+
+    @staticmethod
+    def _stage(session: Session, name: str) -> Stage:
+        stage = session.scalar(select(Stage).where(Stage.name == name))
+        if stage is None:
+            raise unknown_stage(name, session.scalars(select(Stage.name)))
+        return stage
+
+    @staticmethod
+    def _ensure_free(session: Session, name: str) -> None:
+        if session.scalar(select(Stage.id).where(Stage.name == name)) is not None:
+            raise DuplicateStageError(
+                f"a stage named {name!r} already exists: choose another name or delete it first"
+            )
+
+    @staticmethod
+    def _records(session: Session, *where: Any) -> list[StageRecord]:
+        parent = aliased(Stage)
+        query = select(Stage, parent.name).outerjoin(parent, Stage.parent_id == parent.id)
+        query = query.where(*where).order_by(Stage.id).execution_options(populate_existing=True)
+        rows = session.execute(query)
+        return [StageRecord.of(stage, parent_name) for stage, parent_name in rows]
+
+    @staticmethod
+    def _record(session: Session, stage: Stage) -> StageRecord:
+        return Storage._records(session, Stage.id == stage.id)[0]
+
+    @staticmethod
+    def _artifacts(session: Session, stage: Stage, kind: str | None = None) -> list[ArtifactRecord]:
+        query = select(Artifact).where(Artifact.stage_id == stage.id)
+        if kind is not None:
+            query = query.where(Artifact.kind == kind)
+        rows = session.scalars(query.order_by(Artifact.id))
+        return [ArtifactRecord.of(artifact, stage.name) for artifact in rows]
+
+
+def _subtree(records: list[StageRecord], root_id: int) -> list[StageRecord]:
+    """The record with ``root_id`` and all below it, depth-first, parents first."""
+    by_parent: dict[int | None, list[StageRecord]] = {}
+    for record in records:
+        by_parent.setdefault(record.parent_id, []).append(record)
+    pending = [next(record for record in records if record.id == root_id)]
+    ordered = []
+    while pending:
+        record = pending.pop()
+        ordered.append(record)
+        pending.extend(reversed(by_parent.get(record.id, [])))
+    return ordered
+
+
+def _insert_ignore(dialect: str) -> Insert:
+    """An INSERT into ``loss`` that skips rows already present (same stage/attempt/key/step)."""
+    if dialect == "sqlite":
+        return sqlite.insert(Loss).on_conflict_do_nothing()
+    if dialect == "postgresql":
+        return postgresql.insert(Loss).on_conflict_do_nothing()
+    raise StoreError(f"database dialect {dialect!r} is not supported: use SQLite or PostgreSQL")

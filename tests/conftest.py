@@ -1,0 +1,34 @@
+"""Shared fixtures: real project folders made with mtc's own `create_project`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from engine.project import create_project
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def project_with(tmp_path: Path) -> Callable[[str], Path]:
+    """A project whose problem.py is the given source (dedented)."""
+
+    def make(source: str, name: str = "proj") -> Path:
+        folder = create_project(tmp_path / name)
+        (folder / "problem.py").write_text(textwrap.dedent(source))
+        return folder
+
+    return make
+
+
+def run_mtc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the real `mtc` command line in a child process."""
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
