@@ -555,7 +555,7 @@ def test_describe_fields_has_choices_bounds_sections_and_conditions() -> None:
     assert by_key["constraints.metal_diff.weight"][0].symbols == ("sdf", "x", "y")
     assert by_key["data.thermocouples.weight"][0].type == "float"
     assert by_key["nets.metalNN.trainable"][0].section == "Neural Networks"
-    assert by_key["nets.metalNN.layer_size"][0].section == "metalNN NN Architecture"
+    assert by_key["nets.metalNN.layer_size"][0].section == "[metalNN] NN Architecture"
     assert by_key["nets.paperNN.arch"][0].depends_on is None
     assert {d.depends_on.values for d in by_key["nets.metalNN.omega0"]} == {("siren",)}
     sections = list(dict.fromkeys(d.section for d in fields))
@@ -563,8 +563,8 @@ def test_describe_fields_has_choices_bounds_sections_and_conditions() -> None:
         "Training",
         "Scheduler",
         "Optimizer",
-        "metalNN NN Architecture",
-        "paperNN NN Architecture",
+        "[metalNN] NN Architecture",
+        "[paperNN] NN Architecture",
         "Equation Constraints",
         "Neural Networks",
         "Data Constraints",

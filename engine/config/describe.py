@@ -213,7 +213,7 @@ def describe_fields(outline: ProblemOutline | None = None) -> list[FieldDescript
     Keys are concrete (``nets.metalNN.layer_size``); without an outline, collection
     entries use placeholders (``nets.<NET>.layer_size``), which is what the docs list.
     Sections, in order (``section_order`` on ``StageConfig``): Training, Scheduler,
-    Optimizer, "<NET> NN Architecture" (one per network), Equation Constraints,
+    Optimizer, "[<NET>] NN Architecture" (one per network), Equation Constraints,
     Neural Networks (the ``trainable`` flags), Data Constraints.
     """
     out: list[FieldDescriptor] = []

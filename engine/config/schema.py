@@ -265,7 +265,7 @@ class StageConfig(_Model):
                 "Training",
                 "Scheduler",
                 "Optimizer",
-                "{name} NN Architecture",
+                "[{name}] NN Architecture",
                 "Equation Constraints",
                 "Neural Networks",
                 "Data Constraints",
@@ -278,7 +278,7 @@ class StageConfig(_Model):
     optimizer: OptimizerConfig = Field(default_factory=Adam, title="Optimizer")
     nets: dict[str, NetConfig] = Field(
         default_factory=dict,
-        title="{name} NN Architecture",
+        title="[{name}] NN Architecture",
         json_schema_extra={"outline": "networks", "placeholder": "<NET>", "noun": "network"},
     )
     constraints: dict[str, ConstraintSettings] = Field(
