@@ -89,6 +89,11 @@ CASES = {
         5,
         "has no interior",
     ),
+    "bad params range": (
+        HEADER + 'q = p.add_interior_subdomain("q", geom=geom, params={Symbol("t"): (2, 1)})\n',
+        5,
+        "subdomain 'q': parameter t: range (2, 1) has low > high",
+    ),
     "no problem object": ("x = 1\n", None, "defines no problem `p`"),
 }
 

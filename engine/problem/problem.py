@@ -27,7 +27,7 @@ from .entities import (
     Submodel,
 )
 from .names import check_identifier
-from .sampling import ParamSpec, sample_subdomain
+from .sampling import ParamSpec, parse_params, sample_subdomain
 from .symbols import BOUNDARY_EXTRAS, INTERIOR_EXTRAS
 
 if TYPE_CHECKING:
@@ -436,19 +436,12 @@ class Problem:
             symbol = Symbol(key) if isinstance(key, str) else key
             if not isinstance(symbol, Symbol):
                 raise ProblemError(f"{context}: params keys must be symbols, got {key!r}")
-            try:
-                if isinstance(value, (tuple, list)):
-                    lo, hi = (float(v) for v in value)
-                    if lo > hi:
-                        raise ValueError
-                    spec[symbol] = (lo, hi)
-                else:
-                    spec[symbol] = float(value)
-            except (TypeError, ValueError):
-                raise ProblemError(
-                    f"{context}: params[{symbol}] must be a number or a range (lo, hi) with lo <= hi, got {value!r}"
-                ) from None
-        return spec
+            spec[symbol] = value
+        try:
+            ranges = parse_params(spec)
+        except ProblemError as exc:
+            raise ProblemError(f"{context}: {exc.message}") from None
+        return {symbol: ranges[str(symbol)] if isinstance(spec[symbol], (tuple, list)) else ranges[str(symbol)][0] for symbol in spec}
 
     # ------------------------------------------------------------------ views
     def outline(self) -> "ProblemOutline":

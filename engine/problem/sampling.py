@@ -41,7 +41,7 @@ def _number(name: str, value: Any) -> float:
         ) from None
 
 
-def _parse_spec(spec: ParamSpec) -> dict[str, tuple[float, float]]:
+def parse_params(spec: ParamSpec) -> dict[str, tuple[float, float]]:
     """Each parameter name -> (lo, hi), lo == hi for fixed values."""
     ranges = {}
     for symbol, value in spec.items():
@@ -60,7 +60,7 @@ def _parse_spec(spec: ParamSpec) -> dict[str, tuple[float, float]]:
 
 def sample_parameters(spec: ParamSpec, n: int, rng: np.random.Generator, sampler: str) -> Values:
     """n values per parameter (keys ``str(symbol)``): fixed values repeated, ranges sampled jointly."""
-    ranges = _parse_spec(spec)
+    ranges = parse_params(spec)
     varying = [name for name, (lo, hi) in ranges.items() if lo != hi]
     u = unit_samples(n, len(varying), rng, sampler)
     out = {name: np.full(n, lo) for name, (lo, _) in ranges.items()}
