@@ -1,0 +1,30 @@
+"""Neural network architectures for mtc's PINNs, built from a ``nets.<NET>`` config entry.
+
+Every network maps ``(N, n_inputs) -> (N, n_outputs)``, is twice differentiable
+w.r.t. its inputs (smooth activations; relu is allowed but has zero second
+derivative) and works in float32 and float64.
+
+Public API::
+
+    build_network(config, n_inputs, n_outputs, *, seed=None, dtype=torch.float32) -> nn.Module
+    architecture_signature(config) -> dict       # every architecture setting but `trainable`
+    check_compatible(parent, child, *, name=None) -> None     # or MtcError naming what differs
+    load_into(child, parent_state_dict, parent_config, child_config, *, name=None) -> None
+    widen_optimizer_state(optimizer_state, child_params) -> dict
+    ARCHITECTURES                                # arch name -> builder
+"""
+
+from __future__ import annotations
+
+from engine.nets.compat import architecture_signature, check_compatible
+from engine.nets.registry import ARCHITECTURES, build_network
+from engine.nets.widen import load_into, widen_optimizer_state
+
+__all__ = [
+    "ARCHITECTURES",
+    "architecture_signature",
+    "build_network",
+    "check_compatible",
+    "load_into",
+    "widen_optimizer_state",
+]

@@ -1,0 +1,65 @@
+"""Architecture names -> builders, config normalisation, and :func:`build_network`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Union
+
+import torch
+from pydantic import TypeAdapter, ValidationError
+
+from engine.config.errors import ConfigError
+from engine.config.schema import Fourier, FullyConnected, ModifiedFourier, NetConfig, Siren
+from engine.errors import MtcError
+from engine.nets import fourier, fully_connected, modified_fourier, siren
+from engine.nets.layers import Init, Net
+
+NetSettings = Union[FullyConnected, Fourier, ModifiedFourier, Siren]
+Builder = Callable[[Any, int, int, Init], Net]
+
+ARCHITECTURES: dict[str, Builder] = {
+    "fully_connected": fully_connected.build,
+    "fourier": fourier.build,
+    "modified_fourier": modified_fourier.build,
+    "siren": siren.build,
+}
+
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(NetConfig)
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def net_settings(config: Mapping[str, Any]) -> NetSettings:
+    """``config`` (a stored ``nets.<NET>`` entry) validated, with its variant's defaults filled in."""
+    try:
+        return _ADAPTER.validate_python(dict(config))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"][1:])  # loc[0] is the variant's tag
+        if not field:
+            raise ConfigError(f"network config: {error['msg']}", key="arch") from None
+        message = f"network config: {field}: {error['msg']} (given {error['input']!r})"
+        raise ConfigError(message, key=field, value=error["input"]) from None
+
+
+def build_network(
+    config: Mapping[str, Any],
+    n_inputs: int,
+    n_outputs: int,
+    *,
+    seed: int | None = None,
+    dtype: torch.dtype | str = torch.float32,
+) -> Net:
+    """A freshly initialised ``(N, n_inputs) -> (N, n_outputs)`` network for ``config``.
+
+    Deterministic for a given ``seed`` (a local generator; ``None`` draws a fresh one).
+    ``dtype`` is ``torch.float32``/``torch.float64`` or ``"float32"``/``"float64"``.
+    A config with ``trainable: false`` gives a network whose parameters do not require grad.
+    """
+    settings = net_settings(config)
+    if n_inputs < 1 or n_outputs < 1:
+        raise MtcError(f"a network needs at least one input and one output, not {n_inputs} -> {n_outputs}")
+    dtype = _DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype
+    if dtype not in _DTYPES.values():
+        raise MtcError(f"network precision must be float32 or float64, not {dtype}")
+    net = ARCHITECTURES[settings.arch](settings, n_inputs, n_outputs, Init(seed, dtype))
+    return net.requires_grad_(settings.trainable)
