@@ -10,7 +10,7 @@ Public API::
     architecture_signature(config) -> dict       # every architecture setting but `trainable`
     check_compatible(parent, child, *, name=None) -> None     # or MtcError naming what differs
     load_into(child, parent_state_dict, parent_config, child_config, *, name=None) -> None
-    widen_optimizer_state(optimizer_state, child_params) -> dict
+    pad_state(value, param) -> value   # an optimizer state entry grown to a wider parameter
     ARCHITECTURES                                # arch name -> builder
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from engine.nets.compat import architecture_signature, check_compatible
 from engine.nets.registry import ARCHITECTURES, build_network
-from engine.nets.widen import load_into, widen_optimizer_state
+from engine.nets.widen import load_into, pad_state
 
 __all__ = [
     "ARCHITECTURES",
@@ -26,5 +26,5 @@ __all__ = [
     "build_network",
     "check_compatible",
     "load_into",
-    "widen_optimizer_state",
+    "pad_state",
 ]

@@ -1,4 +1,4 @@
-"""Function-preserving transfer of a parent's weights (and Adam state) into an equal or wider child.
+"""Function-preserving transfer of a parent's weights (and optimizer state) into an equal or wider child.
 
 Relies on the layout of :mod:`engine.nets.layers`: new hidden units are appended
 after the old ones.  The old block of every tensor is copied; weights from new
@@ -9,8 +9,7 @@ fresh random incoming weights and zero biases, so they can learn.
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -45,29 +44,6 @@ def load_into(
         child.load_state_dict({key: _grow(parent_state_dict[key], tensor) for key, tensor in fresh.items()})
 
 
-def widen_optimizer_state(optimizer_state: Mapping[str, Any], child_params: Iterable[torch.Tensor]) -> dict[str, Any]:
-    """A parent optimizer's ``state_dict()`` reshaped for the child's parameters.
-
-    ``child_params`` are the child's parameters in the parent optimizer's order (its
-    param groups, flattened).  Per-parameter state tensors (Adam's ``exp_avg``,
-    ``exp_avg_sq``, SGD's ``momentum_buffer``) keep their old block and are zero
-    elsewhere; scalars such as ``step`` are kept.  Load the result with the child
-    optimizer's ``load_state_dict``.
-    """
-    params = list(child_params)
-    groups = copy.deepcopy(list(optimizer_state["param_groups"]))
-    ids = [index for group in groups for index in group["params"]]
-    if len(ids) != len(params):
-        raise MtcError(f"the optimizer state has {len(ids)} parameters but the child network has {len(params)}")
-    state = optimizer_state["state"]
-    widened = {
-        index: {key: _pad(value, param) for key, value in state[index].items()}
-        for index, param in zip(ids, params)
-        if index in state
-    }
-    return {"state": widened, "param_groups": groups}
-
-
 def _shapes(config: Mapping[str, Any], n_inputs: int, n_outputs: int) -> dict[str, torch.Size]:
     """The state_dict shapes of ``config``'s network, built on the meta device (no memory, no compute)."""
     with torch.device("meta"):
@@ -100,7 +76,7 @@ def _grow(old: torch.Tensor, fresh: torch.Tensor) -> torch.Tensor:
     return grown
 
 
-def _pad(value: Any, param: torch.Tensor) -> Any:
+def pad_state(value: Any, param: torch.Tensor) -> Any:
     """An optimizer state entry for ``param``: old block kept, new entries zero."""
     if not isinstance(value, torch.Tensor):
         return value

@@ -1,0 +1,99 @@
+"""The optimisation loop of one stage: resample, step, log, checkpoint, stop on request or target."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, Mapping
+
+import torch
+
+from ..compile import NetworkBinding
+from ..errors import MtcError
+from .optim import Scheduler, advance, current_lr
+from .terms import LossTerm
+
+Outcome = Literal["done", "cancelled"]
+LossRow = tuple[int, float, str, float]
+
+
+class NonFiniteLoss(MtcError):
+    """The loss (or a gradient) became NaN or infinite; names the step and the culprit."""
+
+    def __init__(self, step: int, culprit: str):
+        super().__init__(f"non-finite loss at step {step} in {culprit}: lower the learning rate or enable grad_clip")
+        self.step = step
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """What the loop tells the outside world (loss rows, checkpoints) and asks of it (stop?)."""
+
+    log: Callable[[list[LossRow]], None]
+    save: Callable[[int, float], None]
+    stop_requested: Callable[[], bool]
+
+
+@dataclass
+class LoopState:
+    """Everything the loop mutates or reads each step."""
+
+    bindings: Mapping[str, NetworkBinding]
+    parameters: list[torch.nn.Parameter]
+    optimizer: torch.optim.Optimizer
+    scheduler: Scheduler
+    terms: list[LossTerm]
+    dtype: torch.dtype
+    device: torch.device
+    start_step: int = 0
+    elapsed: float = 0.0
+    last: dict[str, float] = field(default_factory=dict)
+
+
+def _closure(state: LoopState, batches: list[dict[str, torch.Tensor]], step: int, grad_clip: float | None) -> Callable[[], torch.Tensor]:
+    def closure() -> torch.Tensor:
+        state.optimizer.zero_grad(set_to_none=True)
+        losses = {t.name: t.loss(state.bindings, b) for t, b in zip(state.terms, batches)}
+        total = torch.stack(list(losses.values())).sum()
+        values = {name: float(v.detach()) for name, v in losses.items()}
+        if not math.isfinite(float(total.detach())):
+            culprit = next((n for n, v in values.items() if not math.isfinite(v)), "total")
+            raise NonFiniteLoss(step, f"constraint {culprit!r}")
+        total.backward()
+        if grad_clip is not None:
+            norm = torch.nn.utils.clip_grad_norm_(state.parameters, grad_clip)
+            if not torch.isfinite(norm):
+                raise NonFiniteLoss(step, "the gradient")
+        state.last = {"total": float(total.detach()), **values}
+        return total
+
+    return closure
+
+
+def run_loop(state: LoopState, training: Mapping[str, Any], hooks: Hooks) -> Outcome:
+    """Train from ``state.start_step`` to ``training['max_steps']``; returns how the stage ended."""
+    max_steps, log_every = training["max_steps"], training["log_every"]
+    resample, every_ckpt, target = training["resample_every"], training["checkpoint_every"], training["target_loss"]
+    began = time.monotonic() - state.elapsed
+    batches: list[dict[str, torch.Tensor]] = []
+    for step in range(state.start_step, max_steps):
+        if not batches or (step - state.start_step) % resample == 0:
+            batches = [t.columns(state.dtype, state.device) for t in state.terms]
+        lr = current_lr(state.optimizer)
+        state.optimizer.step(_closure(state, batches, step, training["grad_clip"]))
+        advance(state.scheduler, state.last["total"])
+        elapsed = time.monotonic() - began
+        if step % log_every == 0 or step == max_steps - 1:
+            hooks.log([(step, elapsed, key, value) for key, value in state.last.items()] + [(step, elapsed, "lr", lr)])
+        done = step + 1
+        if target is not None and state.last["total"] <= target:
+            hooks.save(done, elapsed)
+            return "done"
+        if hooks.stop_requested():
+            hooks.save(done, elapsed)
+            return "cancelled"
+        if done % every_ckpt == 0 and done < max_steps:
+            hooks.save(done, elapsed)
+    hooks.save(max_steps, time.monotonic() - began)
+    return "done"

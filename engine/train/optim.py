@@ -1,0 +1,61 @@
+"""Optimizers and learning-rate schedulers built from a stage's ``optimizer`` and ``scheduler`` config."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import torch
+
+Scheduler = torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau
+
+
+def build_optimizer(config: Mapping[str, Any], params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
+    """Adam, AdamW, SGD (momentum) or L-BFGS (strong Wolfe line search by default)."""
+    name = config["name"]
+    params = list(params)
+    if name in ("adam", "adamw"):
+        kind = torch.optim.Adam if name == "adam" else torch.optim.AdamW
+        return kind(params, lr=config["lr"], betas=tuple(config["betas"]), eps=config["eps"], weight_decay=config["weight_decay"])
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=config["lr"], momentum=config["momentum"], weight_decay=config["weight_decay"])
+    if name == "lbfgs":
+        line_search = None if config["line_search"] == "none" else config["line_search"]
+        return torch.optim.LBFGS(
+            params, lr=config["lr"], max_iter=config["max_iter"], history_size=config["history_size"],
+            line_search_fn=line_search,
+        )  # fmt: skip
+    raise ValueError(f"unknown optimizer {name!r}")
+
+
+def build_scheduler(config: Mapping[str, Any], optimizer: torch.optim.Optimizer, max_steps: int) -> Scheduler:
+    """constant, exponential (lr0 * rate ** (step / decay_steps)), step, cosine or plateau."""
+    name = config["name"]
+    sched = torch.optim.lr_scheduler
+    if name == "constant":
+        return sched.LambdaLR(optimizer, lambda step: 1.0)
+    if name == "exponential":
+        rate, every = config["decay_rate"], config["decay_steps"]
+        return sched.LambdaLR(optimizer, lambda step: rate ** (step / every))
+    if name == "step":
+        return sched.StepLR(optimizer, step_size=config["step_size"], gamma=config["gamma"])
+    if name == "cosine":
+        return sched.CosineAnnealingLR(optimizer, T_max=config["t_max"] or max_steps, eta_min=config["eta_min"])
+    if name == "plateau":
+        return sched.ReduceLROnPlateau(
+            optimizer, factor=config["factor"], patience=config["patience"], threshold=config["threshold"],
+            min_lr=config["min_lr"],
+        )  # fmt: skip
+    raise ValueError(f"unknown scheduler {name!r}")
+
+
+def advance(scheduler: Scheduler, loss: float) -> None:
+    """One scheduler step after an optimizer step (plateau watches the loss)."""
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        scheduler.step(loss)
+    else:
+        scheduler.step()
+
+
+def current_lr(optimizer: torch.optim.Optimizer) -> float:
+    """The learning rate of the first parameter group."""
+    return float(optimizer.param_groups[0]["lr"])

@@ -1,0 +1,130 @@
+"""Train one stage from its stored config: set everything up, resume or start from the parent, run the loop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from ..compile import compile_problem
+from ..config import ConfigError, validate_config
+from ..errors import MtcError
+from ..problem import Problem, load_problem
+from .checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
+from .device import resolve_device, resolve_dtype
+from .loop import Hooks, LoopState, LossRow, Outcome, run_loop
+from .networks import bind, build_networks, start_from
+from .optim import build_optimizer, build_scheduler
+from .optim_state import named_trainable, restore, snapshot
+from .terms import build_terms
+
+
+def stage_folder(project: Path, stage: str) -> Path:
+    """Where a stage's checkpoint and log live."""
+    return Path(project) / "training" / stage
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """What to train: a stage of a project, from scratch, from its parent, or resumed."""
+
+    project: Path
+    stage: str
+    config: dict[str, Any]
+    parent: str | None = None
+    resume: bool = False
+    device: str | None = None
+
+
+def _ignore(*args: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class StageHooks:
+    """The outside world of a running stage: where loss rows go, when to stop, what follows a checkpoint."""
+
+    log: Callable[[list[LossRow]], None] = _ignore
+    stop_requested: Callable[[], bool] = lambda: False
+    checkpointed: Callable[[int, Path], None] = _ignore
+
+
+def checked_config(problem: Problem, plan: StagePlan) -> dict[str, Any]:
+    """The stage's config, refused with the mismatch named if problem.py no longer fits it."""
+    try:
+        return validate_config(plan.config, problem.outline())
+    except ConfigError as exc:
+        raise MtcError(
+            f"stage {plan.stage!r} no longer matches problem.py ({exc}): run `mtc init-conf` to merge the configs"
+        ) from None
+
+
+def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[str, Any]]:
+    """Build networks, optimizer, scheduler and loss terms; load the checkpoint to start from.
+
+    Returns the loop state, the loop's hooks (saving writes this stage's checkpoint) and the
+    validated config.
+    """
+    problem = load_problem(plan.project)
+    config = checked_config(problem, plan)
+    training = config["training"]
+    device = resolve_device(plan.device or training["device"])
+    dtype = resolve_dtype(training["precision"])
+    rng = np.random.default_rng(training["seed"])
+    torch.manual_seed(training["seed"])
+    modules = build_networks(problem, config["nets"], training["seed"], dtype, device)
+    saved = None
+    if plan.resume:
+        saved = load_checkpoint(stage_folder(plan.project, plan.stage), plan.stage)
+    elif plan.parent is not None:
+        saved = load_checkpoint(stage_folder(plan.project, plan.parent), plan.parent)
+    if saved is not None:
+        start_from(modules, config["nets"], saved)
+    params = named_trainable(modules)
+    if not params:
+        raise MtcError(f"every network of stage {plan.stage!r} is frozen: set nets.<NET>.trainable=true for one")
+    kind = config["optimizer"]["name"]
+    optimizer = build_optimizer(config["optimizer"], params.values())
+    scheduler = build_scheduler(config["scheduler"], optimizer, training["max_steps"])
+    state = LoopState(
+        bindings=bind(problem, modules),
+        parameters=list(params.values()),
+        optimizer=optimizer,
+        scheduler=scheduler,
+        terms=build_terms(problem, compile_problem(problem), config, rng),
+        dtype=dtype,
+        device=device,
+    )
+    if saved is not None:
+        restore(optimizer, kind, params, saved["optimizer"])
+    if plan.resume and saved is not None:
+        scheduler.load_state_dict(saved["scheduler"])
+        restore_rng(rng, saved["rng"])
+        state.start_step, state.elapsed = saved["step"], saved["elapsed"]
+
+    def save(step: int, elapsed: float) -> None:
+        path = save_checkpoint(
+            stage_folder(plan.project, plan.stage),
+            {
+                "step": step,
+                "elapsed": elapsed,
+                "networks": {name: module.state_dict() for name, module in modules.items()},
+                "net_configs": config["nets"],
+                "optimizer": snapshot(optimizer, kind, params),
+                "scheduler": scheduler.state_dict(),
+                "rng": rng_state(rng),
+                "config": config,
+            },
+        )
+        hooks.checkpointed(step, path)
+
+    return state, Hooks(log=hooks.log, save=save, stop_requested=hooks.stop_requested), config
+
+
+def train_stage(plan: StagePlan, hooks: StageHooks | None = None) -> Outcome:
+    """Train ``plan.stage`` to its max_steps (or target loss, or until stopped)."""
+    state, loop_hooks, config = prepare(plan, hooks or StageHooks())
+    return run_loop(state, config["training"], loop_hooks)

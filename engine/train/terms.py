@@ -1,0 +1,82 @@
+"""Loss terms: each included constraint or data constraint with its batch source and weight."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import sympy
+import torch
+
+from ..compile import BatchFields, CompiledExpression, CompiledProblem, NetworkBinding, as_columns
+from ..problem import Problem
+from ..problem.datafiles import load_columns
+from ..problem.sampling import sample_subdomain
+
+TARGET = "_mtc_target"
+Draw = Callable[[], dict[str, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class LossTerm:
+    """``weight * mean(residual^2)`` over a batch that ``draw`` samples afresh when asked."""
+
+    name: str
+    residual: CompiledExpression
+    weight: float | CompiledExpression
+    draw: Draw
+
+    def columns(self, dtype: torch.dtype, device: torch.device) -> dict[str, torch.Tensor]:
+        """A new batch as tensors, differentiable where the residual needs it."""
+        return as_columns(self.draw(), dtype, device, self.residual.grad_variables)
+
+    def loss(self, networks: Mapping[str, NetworkBinding], columns: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        fields = BatchFields(networks, columns)
+        squared = self.residual(fields).square()
+        if isinstance(self.weight, CompiledExpression):
+            return (self.weight(fields).detach() * squared).mean()
+        return self.weight * squared.mean()
+
+
+def _weight(value: Any) -> float | CompiledExpression:
+    if isinstance(value, (int, float)):
+        return float(value)
+    return CompiledExpression(sympy.sympify(value))
+
+
+def _subdomain_draw(problem: Problem, name: str, batch: int, rng: np.random.Generator, sampler: str) -> Draw:
+    sd = problem.constraints[name].subdomain
+    return lambda: sample_subdomain(sd.geometry, sd.kind, batch, sd.params, sd.criteria, rng, sampler, name=sd.name)
+
+
+def _data_draw(table: dict[str, np.ndarray], batch: int, rng: np.random.Generator) -> Draw:
+    rows = len(next(iter(table.values())))
+    if batch >= rows:
+        return lambda: table
+
+    def draw() -> dict[str, np.ndarray]:
+        index = rng.choice(rows, batch, replace=False)
+        return {k: v[index] for k, v in table.items()}
+
+    return draw
+
+
+def build_terms(
+    problem: Problem, compiled: CompiledProblem, config: Mapping[str, Any], rng: np.random.Generator
+) -> list[LossTerm]:
+    """The loss terms a stage trains on: included constraints, then included data constraints."""
+    sampler = config["training"]["sampler"]
+    terms = []
+    for name, settings in config["constraints"].items():
+        if settings["include"]:
+            draw = _subdomain_draw(problem, name, settings["batch_size"], rng, sampler)
+            terms.append(LossTerm(name, compiled.residuals[name], _weight(settings["weight"]), draw))
+    for name, settings in config["data"].items():
+        if settings["include"]:
+            data = problem.data_constraints[name]
+            table = load_columns(data.path, [*data.inputs, data.target])
+            table[TARGET] = table.pop(data.target)
+            residual = CompiledExpression(data.expanded - sympy.Symbol(TARGET))
+            terms.append(LossTerm(name, residual, float(settings["weight"]), _data_draw(table, settings["batch_size"], rng)))
+    return terms
