@@ -1,4 +1,4 @@
-"""``mtc show ...``: what a project defines."""
+"""``mtc show ...``: what a project defines and how its stages train."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 
 from ..problem import format_problem, load_problem, problem_summary
+from ..stages import StageBook, format_training
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -14,9 +15,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     problem = what.add_parser("problem", help="networks, variables, submodels, geometries, subdomains, constraints")
     problem.add_argument("--json", action="store_true", help="print JSON")
     problem.set_defaults(handler=run_show_problem)
+    training = what.add_parser("training", help="the stage tree and each stage's optimizer, networks and constraints")
+    training.add_argument("--json", action="store_true", help="print JSON")
+    training.set_defaults(handler=run_show_training)
 
 
 def run_show_problem(args: argparse.Namespace) -> int:
     summary = problem_summary(load_problem(args.project))
     print(json.dumps(summary, indent=2) if args.json else format_problem(summary), end="\n" if args.json else "")
+    return 0
+
+
+def run_show_training(args: argparse.Namespace) -> int:
+    with StageBook(args.project) as book:
+        summary = book.summary()
+    print(json.dumps(summary, indent=2) if args.json else format_training(summary), end="\n" if args.json else "")
     return 0

@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 import sympy
-from scipy.stats import qmc
 
 from engine.errors import ProblemError
 
@@ -29,6 +28,8 @@ def unit_samples(n: int, d: int, rng: np.random.Generator, sampler: str) -> np.n
         raise ProblemError(f"unknown sampler {sampler!r}: use one of {', '.join(SAMPLERS)}")
     if sampler == "uniform" or n == 0 or d == 0:
         return rng.random((n, d))
+    from scipy.stats import qmc  # imported here: scipy.stats takes ~0.6 s to import
+
     seed = int(rng.integers(2**63))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

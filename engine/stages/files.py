@@ -1,0 +1,39 @@
+"""A project's files that stage operations touch: ``problem.py``'s hash and ``training/<stage>/``."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+from engine.problem.loader import PROBLEM_FILE
+
+TRAINING_DIR = "training"
+
+
+def problem_hash(project_dir: str | os.PathLike[str]) -> str:
+    """The sha256 (hex) of the project's ``problem.py`` text, recorded on every stage."""
+    text = (Path(project_dir) / PROBLEM_FILE).read_text(encoding="utf-8")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def stage_folder(project_dir: str | os.PathLike[str], name: str) -> Path:
+    """``<project>/training/<name>``: where a stage's checkpoints and logs live."""
+    return Path(project_dir) / TRAINING_DIR / name
+
+
+def remove_stage_folders(project_dir: str | os.PathLike[str], names: Iterable[str]) -> None:
+    """Delete the ``training/<name>/`` folders of ``names`` (missing ones are fine)."""
+    for name in names:
+        shutil.rmtree(stage_folder(project_dir, name), ignore_errors=True)
+
+
+def remove_project_files(project_dir: str | os.PathLike[str], paths: Iterable[str]) -> None:
+    """Delete files given relative to the project; paths leading outside it are left alone."""
+    root = Path(project_dir).resolve()
+    for path in paths:
+        target = (root / path).resolve()
+        if target.is_relative_to(root) and target.is_file():
+            target.unlink()

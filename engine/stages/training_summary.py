@@ -1,0 +1,112 @@
+"""``mtc show training``: the stage tree and what each stage will do, as data and as text.
+
+The text follows MTC's ``show training`` (a labelled block per stage: description,
+optimizer with lr and steps, networks training/frozen, constraints with batch size
+and weight) and adds the tree of branches and children on top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from engine.store import StageRecord
+
+NET_FIELDS = ("trainable", "arch", "layer_size", "nr_layers", "activation")
+LABEL_WIDTH = len("constraints")
+
+
+def tree_order(stages: Sequence[StageRecord]) -> list[tuple[StageRecord, int]]:
+    """``(stage, depth)`` depth-first: each branch (by id) followed by its children (by id)."""
+    by_parent: dict[str | None, list[StageRecord]] = {}
+    for record in sorted(stages, key=lambda record: record.id):
+        by_parent.setdefault(record.parent, []).append(record)
+    ordered: list[tuple[StageRecord, int]] = []
+    pending = [(record, 0) for record in reversed(by_parent.get(None, []))]
+    while pending:
+        record, depth = pending.pop()
+        ordered.append((record, depth))
+        pending.extend((child, depth + 1) for child in reversed(by_parent.get(record.name, [])))
+    return ordered
+
+
+def training_summary(stages: Sequence[StageRecord]) -> dict[str, Any]:
+    """JSON-ready ``{"stages": [...]}`` in tree order (see ``stage_summary``)."""
+    children: dict[str, list[str]] = {}
+    for record in stages:
+        if record.parent is not None:
+            children.setdefault(record.parent, []).append(record.name)
+    return {
+        "stages": [
+            stage_summary(record, depth, children.get(record.name, []))
+            for record, depth in tree_order(stages)
+        ]
+    }
+
+
+def stage_summary(record: StageRecord, depth: int, children: Sequence[str]) -> dict[str, Any]:
+    """One stage: place in the tree, status, steps, optimizer, scheduler, networks, constraints, data."""
+    config = record.config
+    return {
+        "name": record.name,
+        "parent": record.parent,
+        "children": list(children),
+        "depth": depth,
+        "status": record.status,
+        "description": record.description,
+        "max_steps": config["training"]["max_steps"],
+        "optimizer": dict(config["optimizer"]),
+        "scheduler": dict(config["scheduler"]),
+        "networks": {
+            name: {key: net[key] for key in NET_FIELDS} for name, net in config["nets"].items()
+        },
+        "constraints": {name: dict(settings) for name, settings in config["constraints"].items()},
+        "data": {name: dict(settings) for name, settings in config["data"].items()},
+    }
+
+
+def format_training(summary: Mapping[str, Any]) -> str:
+    """The text of ``mtc show training`` for a ``training_summary``."""
+    stages = summary["stages"]
+    if not stages:
+        return "no stages: run `mtc init-conf`\n"
+    lines = ["Stage tree (top-level stages are training branches, indented ones their children):"]
+    for stage in stages:
+        about = f"  {stage['description']}" if stage["description"] else ""
+        lines.append(f"{'  ' * (stage['depth'] + 1)}{stage['name']}  [{stage['status']}]{about}")
+    for stage in stages:
+        lines += ["", *_stage_block(stage)]
+    return "\n".join(lines) + "\n"
+
+
+def _stage_block(stage: Mapping[str, Any]) -> list[str]:
+    where = f"child of {stage['parent']}" if stage["parent"] else "training branch"
+    optimizer = stage["optimizer"]
+    scheduler = ", ".join(f"{key} = {value}" for key, value in stage["scheduler"].items() if key != "name")
+    lines = [f"{stage['name']} ({where}, {stage['status']}) " + "-" * 40]
+    lines += _labelled("description", [stage["description"] or "(none)"])
+    lines += _labelled(
+        "optimizer", [f"{optimizer['name']}, lr = {optimizer['lr']}, steps = {stage['max_steps']:,}"]
+    )
+    lines += _labelled("scheduler", [stage["scheduler"]["name"] + (f", {scheduler}" if scheduler else "")])
+    lines += _labelled("networks", [_network(name, net) for name, net in stage["networks"].items()])
+    lines += _labelled("constraints", [_constraint(name, c) for name, c in stage["constraints"].items()])
+    lines += _labelled("data", [_constraint(name, d) for name, d in stage["data"].items()])
+    return lines + ["=" * 40]
+
+
+def _labelled(label: str, rows: Sequence[str]) -> list[str]:
+    rows = list(rows) or ["(none)"]
+    first = f"[{label.rjust(LABEL_WIDTH)}] {rows[0]}"
+    return [first, *(" " * (LABEL_WIDTH + 3) + row for row in rows[1:])]
+
+
+def _network(name: str, net: Mapping[str, Any]) -> str:
+    state = "[training]" if net["trainable"] else "[frozen]  "
+    return f"{state} {name}: {net['arch']} {net['layer_size']}x{net['nr_layers']}, {net['activation']}"
+
+
+def _constraint(name: str, settings: Mapping[str, Any]) -> str:
+    if not settings["include"]:
+        return f"{name} | excluded"
+    return f"{name} | batch_size = {settings['batch_size']:,} | weight = {settings['weight']}"
