@@ -50,6 +50,14 @@ def problem_summary(problem: Problem) -> dict[str, Any]:
     }
 
 
+def _arg(text: str) -> str:
+    """A geometry argument as written: numbers short (0.5, not 0.500000000000000)."""
+    try:
+        return f"{float(text):g}"
+    except ValueError:
+        return text
+
+
 def _section(title: str, lines: list[str]) -> list[str]:
     return [title, "-" * len(title), *(lines or ["(none)"]), ""]
 
@@ -67,7 +75,10 @@ def format_problem(summary: dict[str, Any]) -> str:
     )
     out += _section(
         f"Geometries ({len(summary['geometries'])})",
-        [f"  {n}: {d.get('type', '?')}({', '.join(map(str, d.get('args', [])))})" for n, d in summary["geometries"].items()],
+        [
+            f"  {n}: {d['type']}({', '.join(f'{k}={_arg(v)}' for k, v in d['args'].items())})"
+            for n, d in summary["geometries"].items()
+        ],
     )
     sub_lines = []
     for n, d in summary["subdomains"].items():
