@@ -10,11 +10,11 @@ import torch
 
 from .compile import BatchFields, CompiledExpression, as_columns, compile_problem
 from .errors import MtcError
+from .layout import stage_folder
 from .problem import Problem, load_problem
 from .train.checkpoint import load_checkpoint
 from .train.device import resolve_device, resolve_dtype
 from .train.networks import bind, build_networks, start_from
-from .train.stage import stage_folder
 
 CHUNK = 65536
 
@@ -48,7 +48,7 @@ class StageModel:
 
         A residual that needs a column not given (``sdf``, normals, a parameter) is left out.
         """
-        columns = {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in inputs.items()}
+        columns = {k: np.array(v, dtype=np.float64).reshape(-1) for k, v in inputs.items()}
         missing = [v for v in self.variables if v not in columns]
         if missing:
             raise MtcError(f"inputs lack the column(s) {missing}: give one column per variable {self.variables}")

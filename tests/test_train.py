@@ -11,7 +11,8 @@ from engine.errors import MtcError
 from engine.inference import load_stage
 from engine.problem import load_problem
 from engine.project import create_project
-from engine.train import NonFiniteLoss, StageHooks, StagePlan, stage_folder, train_stage
+from engine.layout import stage_folder
+from engine.train import NonFiniteLoss, StageHooks, StagePlan, train_stage
 from engine.train.checkpoint import load_checkpoint
 
 SMALL = ["nets.{net}.layer_size=16", "nets.{net}.nr_layers=2", "nets.{net}.activation=tanh"]

@@ -8,20 +8,13 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
+from engine.layout import stage_folder
 from engine.problem.loader import PROBLEM_FILE
-
-TRAINING_DIR = "training"
-
 
 def problem_hash(project_dir: str | os.PathLike[str]) -> str:
     """The sha256 (hex) of the project's ``problem.py`` text, recorded on every stage."""
     text = (Path(project_dir) / PROBLEM_FILE).read_text(encoding="utf-8")
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def stage_folder(project_dir: str | os.PathLike[str], name: str) -> Path:
-    """``<project>/training/<name>``: where a stage's checkpoints and logs live."""
-    return Path(project_dir) / TRAINING_DIR / name
 
 
 def remove_stage_folders(project_dir: str | os.PathLike[str], names: Iterable[str]) -> None:

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
-from sqlalchemy import Engine, Insert, delete, select
+from sqlalchemy import Engine, Insert, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -85,7 +85,8 @@ class Storage:
                 self._local.session = None
 
     @contextmanager
-    def _session(self, write: bool) -> Iterator[Session]:
+    def session(self, write: bool) -> Iterator[Session]:
+        """A Session inside the active ``transaction()``, else a short one of its own (for store modules)."""
         active = getattr(self._local, "session", None)
         if active is not None:
             yield active
@@ -113,7 +114,7 @@ class Storage:
     ) -> StageRecord:
         """Add a draft stage; ``parent`` None makes it a branch root."""
         validate_stage_name(name)
-        with self._session(write=True) as session:
+        with self.session(write=True) as session:
             self._ensure_free(session, name)
             parent_id = self._stage(session, parent).id if parent is not None else None
             stage = Stage(
@@ -126,7 +127,7 @@ class Storage:
 
     def get_stage(self, name: str) -> StageRecord:
         """The stage named ``name``."""
-        with self._session(write=False) as session:
+        with self.session(write=False) as session:
             found = self._records(session, Stage.name == name)
             if not found:
                 raise unknown_stage(name, session.scalars(select(Stage.name)))
@@ -134,23 +135,23 @@ class Storage:
 
     def list_stages(self) -> list[StageRecord]:
         """All stages, ordered by id (parents always come before their children)."""
-        with self._session(write=False) as session:
+        with self.session(write=False) as session:
             return self._records(session)
 
     def children(self, name: str) -> list[StageRecord]:
         """The stages continuing directly from ``name``, ordered by id."""
-        with self._session(write=False) as session:
+        with self.session(write=False) as session:
             return self._records(session, Stage.parent_id == self._stage(session, name).id)
 
     def descendants(self, name: str) -> list[StageRecord]:
         """All stages below ``name``, depth-first with each parent before its children."""
-        with self._session(write=False) as session:
+        with self.session(write=False) as session:
             stage = self._stage(session, name)
             return _subtree(self._records(session), stage.id)[1:]
 
     def lineage(self, name: str) -> list[StageRecord]:
         """The chain of stages from the branch root down to ``name`` (inclusive)."""
-        with self._session(write=False) as session:
+        with self.session(write=False) as session:
             self._stage(session, name)
             by_name = {record.name: record for record in self._records(session)}
         chain = [by_name[name]]
@@ -169,7 +170,7 @@ class Storage:
     def rename_stage(self, old: str, new: str) -> StageRecord:
         """Rename a stage; its children follow (they refer to it by id)."""
         validate_stage_name(new)
-        with self._session(write=True) as session:
+        with self.session(write=True) as session:
             stage = self._stage(session, old)
             if new != old:
                 self._ensure_free(session, new)
@@ -192,7 +193,7 @@ class Storage:
         Loss and artifact rows go with it; files on disk are the caller's job.
         Returns the deleted names in deletion order.
         """
-        with self._session(write=True) as session:
+        with self.session(write=True) as session:
             stage = self._stage(session, name)
             doomed = _subtree(self._records(session), stage.id)
             if len(doomed) > 1 and not recursive:
@@ -207,7 +208,7 @@ class Storage:
 
     def next_free_name(self, prefix: str = "stage") -> str:
         """``<prefix>N`` with N one above the largest N already used (gaps are not reused)."""
-        with self._session(write=False) as session:
+        with self.session(write=False) as session:
             names = session.scalars(
                 select(Stage.name).where(Stage.name.startswith(prefix, autoescape=True))
             )
@@ -219,18 +220,9 @@ class Storage:
         """Insert ``(step, wall_time, key, value)`` rows in one batch; duplicates are ignored."""
         if not rows:
             return
-        with self._session(write=True) as session:
-            stage_id = self._stage(session, stage).id
-            values = []
-            for step, wall_time, key, value in rows:
-                stored, kind = encode_value(value)
-                values.append(
-                    {
-                        "stage_id": stage_id, "attempt": attempt, "step": step,
-                        "wall_time": wall_time, "key": key, "value": stored, "kind": kind,
-                    }
-                )
-            session.execute(_insert_ignore(session.get_bind().dialect.name), values)
+        with self.session(write=True) as session:
+            values = loss_values(self._stage(session, stage).id, attempt, rows)
+            session.execute(insert_ignore(session.get_bind().dialect.name), values)
 
     def loss_rows(
         self, stage: str, after_id: int = 0, keys: Sequence[str] | None = None
@@ -240,7 +232,7 @@ class Storage:
         Each row is a dict with id, stage, attempt, step, wall_time, key and value
         (NaN and infinities restored as floats); poll with the last id seen.
         """
-        with self._session(write=False) as session:
+        with self.session(write=False) as session:
             stage_id = self._stage(session, stage).id
             query = select(Loss).where(Loss.stage_id == stage_id, Loss.id > after_id)
             if keys is not None:
@@ -254,12 +246,21 @@ class Storage:
                 for row in session.scalars(query.order_by(Loss.id))
             ]
 
+    def latest_losses(self, key: str = "total") -> dict[str, tuple[int, float]]:
+        """Each stage's most recent ``(step, value)`` of ``key`` (stages without one are absent)."""
+        with self.session(write=False) as session:
+            newest = select(func.max(Loss.id)).where(Loss.key == key).group_by(Loss.stage_id).scalar_subquery()
+            rows = session.execute(
+                select(Stage.name, Loss.step, Loss.value, Loss.kind).join(Stage, Stage.id == Loss.stage_id).where(Loss.id.in_(newest))
+            )
+            return {name: (step, decode_value(value, kind)) for name, step, value, kind in rows}
+
     def delete_results(self, name: str) -> list[ArtifactRecord]:
         """Drop the stage's loss and artifact rows and reset it to a never-run draft.
 
         Returns the removed artifacts so the caller can delete their files.
         """
-        with self._session(write=True) as session:
+        with self.session(write=True) as session:
             stage = self._stage(session, name)
             removed = self._artifacts(session, stage)
             session.execute(delete(Loss).where(Loss.stage_id == stage.id))
@@ -284,7 +285,7 @@ class Storage:
             raise StoreError(
                 f"artifact path {str(path)!r} must be relative to the project directory"
             )
-        with self._session(write=True) as session:
+        with self.session(write=True) as session:
             owner = self._stage(session, stage)
             artifact = Artifact(
                 stage_id=owner.id, kind=kind, path=relative.as_posix(), step=step, meta=meta or {}
@@ -295,7 +296,7 @@ class Storage:
 
     def artifacts(self, name: str, kind: str | None = None) -> list[ArtifactRecord]:
         """The stage's artifacts (optionally of one ``kind``), ordered by id."""
-        with self._session(write=False) as session:
+        with self.session(write=False) as session:
             return self._artifacts(session, self._stage(session, name), kind)
 
     # -- helpers --------------------------------------------------------------
@@ -304,7 +305,7 @@ class Storage:
         for field, value in values.items():
             if isinstance(value, datetime) and value.tzinfo is None:
                 raise ValueError(f"{field}={value!r} is naive: pass a timezone-aware datetime")
-        with self._session(write=True) as session:
+        with self.session(write=True) as session:
             stage = self._stage(session, name)
             for field, value in values.items():
                 setattr(stage, field, value)
@@ -360,7 +361,19 @@ def _subtree(records: list[StageRecord], root_id: int) -> list[StageRecord]:
     return ordered
 
 
-def _insert_ignore(dialect: str) -> Insert:
+def loss_values(stage_id: int, attempt: int, rows: Sequence[LossRow]) -> list[dict[str, Any]]:
+    """Insert parameters for ``(step, wall_time, key, value)`` rows; non-finite values become NULL + kind."""
+    values = []
+    for step, wall_time, key, value in rows:
+        stored, kind = encode_value(value)
+        values.append(
+            {"stage_id": stage_id, "attempt": attempt, "step": step, "wall_time": wall_time, "key": key,
+             "value": stored, "kind": kind}
+        )  # fmt: skip
+    return values
+
+
+def insert_ignore(dialect: str) -> Insert:
     """An INSERT into ``loss`` that skips rows already present (same stage/attempt/key/step)."""
     if dialect == "sqlite":
         return sqlite.insert(Loss).on_conflict_do_nothing()

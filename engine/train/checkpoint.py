@@ -10,15 +10,15 @@ import numpy as np
 import torch
 
 from ..errors import MtcError
+from ..layout import CHECKPOINT_FILE
 
-CHECKPOINT = "checkpoint.pt"
 
 
 def save_checkpoint(folder: Path, state: dict[str, Any]) -> Path:
     """Write ``state`` to ``folder/checkpoint.pt`` through a temporary file, so a crash never leaves half a file."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / CHECKPOINT
-    partial = folder / f".{CHECKPOINT}.{os.getpid()}.tmp"
+    path = folder / CHECKPOINT_FILE
+    partial = folder / f".{CHECKPOINT_FILE}.{os.getpid()}.tmp"
     torch.save(state, partial)
     os.replace(partial, path)
     return path
@@ -26,7 +26,7 @@ def save_checkpoint(folder: Path, state: dict[str, Any]) -> Path:
 
 def load_checkpoint(folder: Path, stage: str) -> dict[str, Any]:
     """Read a stage's checkpoint; a missing or unreadable one is a clear error, never a crash loop."""
-    path = folder / CHECKPOINT
+    path = folder / CHECKPOINT_FILE
     if not path.is_file():
         raise MtcError(f"stage {stage!r} has no checkpoint at {path}: train it first (`mtc train --stage {stage}`)")
     try:

@@ -20,9 +20,11 @@ def build_optimizer(config: Mapping[str, Any], params: Iterable[torch.nn.Paramet
         return torch.optim.SGD(params, lr=config["lr"], momentum=config["momentum"], weight_decay=config["weight_decay"])
     if name == "lbfgs":
         line_search = None if config["line_search"] == "none" else config["line_search"]
+        # torch's default tolerances (1e-7 on the gradient) stop L-BFGS long before PINN losses
+        # near machine precision; it still stops when a line search makes no progress.
         return torch.optim.LBFGS(
             params, lr=config["lr"], max_iter=config["max_iter"], history_size=config["history_size"],
-            line_search_fn=line_search,
+            line_search_fn=line_search, tolerance_grad=0.0, tolerance_change=0.0,
         )  # fmt: skip
     raise ValueError(f"unknown optimizer {name!r}")
 

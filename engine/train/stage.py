@@ -12,6 +12,7 @@ import torch
 from ..compile import compile_problem
 from ..config import ConfigError, validate_config
 from ..errors import MtcError
+from ..layout import stage_folder
 from ..problem import Problem, load_problem
 from .checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
 from .device import resolve_device, resolve_dtype
@@ -20,11 +21,6 @@ from .networks import bind, build_networks, start_from
 from .optim import build_optimizer, build_scheduler
 from .optim_state import named_trainable, restore, snapshot
 from .terms import build_terms
-
-
-def stage_folder(project: Path, stage: str) -> Path:
-    """Where a stage's checkpoint and log live."""
-    return Path(project) / "training" / stage
 
 
 @dataclass(frozen=True)
@@ -50,6 +46,8 @@ class StageHooks:
     log: Callable[[list[LossRow]], None] = _ignore
     stop_requested: Callable[[], bool] = lambda: False
     checkpointed: Callable[[int, Path], None] = _ignore
+    started: Callable[[int], None] = _ignore
+    flush: Callable[[], None] = _ignore  # called before each checkpoint, so no logged row predates a lost one
 
 
 def checked_config(problem: Problem, plan: StagePlan) -> dict[str, Any]:
@@ -106,6 +104,7 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
         state.start_step, state.elapsed = saved["step"], saved["elapsed"]
 
     def save(step: int, elapsed: float) -> None:
+        hooks.flush()
         path = save_checkpoint(
             stage_folder(plan.project, plan.stage),
             {
@@ -126,5 +125,7 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
 
 def train_stage(plan: StagePlan, hooks: StageHooks | None = None) -> Outcome:
     """Train ``plan.stage`` to its max_steps (or target loss, or until stopped)."""
-    state, loop_hooks, config = prepare(plan, hooks or StageHooks())
+    hooks = hooks or StageHooks()
+    state, loop_hooks, config = prepare(plan, hooks)
+    hooks.started(state.start_step)
     return run_loop(state, config["training"], loop_hooks)

@@ -1,0 +1,210 @@
+"""The stage table as a work queue: enqueue, atomic claim, heartbeat, guarded writes, finish, reap, cancel.
+
+Every write of a running stage is guarded by its claim token: a worker whose stage was
+reaped (and claimed by another) finds zero rows updated and stops. Heartbeats and the
+staleness test use the database clock, so workers on hosts with skewed clocks agree.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from engine.store.errors import StoreError
+from engine.store.models import Loss, Stage
+from engine.store.storage import LossRow, Storage, insert_ignore, loss_values
+
+RUNNABLE_AGAIN = ("draft", "failed", "cancelled")
+
+
+class ClaimLost(StoreError):
+    """The stage was taken away from this worker (reaped as stale, or deleted)."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A stage a worker holds: its id, name, token and attempt number."""
+
+    stage_id: int
+    stage: str
+    token: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class Beat:
+    """What a heartbeat learned: whether the claim still holds and whether cancel was asked."""
+
+    alive: bool
+    cancel_requested: bool
+
+
+def db_now(session: Session) -> ColumnElement:
+    """The database's current UTC time, in the column's storage format."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.strftime("%Y-%m-%d %H:%M:%f000", "now")
+    return func.now()
+
+
+def _db_before(session: Session, seconds: float) -> ColumnElement:
+    if session.get_bind().dialect.name == "sqlite":
+        return func.strftime("%Y-%m-%d %H:%M:%f000", "now", f"-{seconds:.3f} seconds")
+    return func.now() - timedelta(seconds=seconds)
+
+
+def enqueue(storage: Storage, names: Sequence[str]) -> list[str]:
+    """Queue stages that are draft, failed or cancelled; returns those queued (done ones are left)."""
+    queued = []
+    with storage.transaction(), storage.session(write=True) as session:
+        for name in names:
+            stage = session.scalar(select(Stage).where(Stage.name == name))
+            if stage is None:
+                raise StoreError(f"unknown stage {name!r}")
+            if stage.status in RUNNABLE_AGAIN:
+                stage.status, stage.queued_at, stage.error = "queued", db_now(session), None
+                stage.cancel_requested = False
+                queued.append(name)
+    return queued
+
+
+def claim_next(storage: Storage, host: str, pid: int, device: str) -> Claim | None:
+    """Atomically take the oldest queued stage whose parent is done (one UPDATE ... RETURNING)."""
+    token = uuid.uuid4().hex
+    parent = aliased(Stage)
+    with storage.session(write=True) as session:
+        candidate = (
+            select(Stage.id)
+            .outerjoin(parent, Stage.parent_id == parent.id)
+            .where(Stage.status == "queued", or_(Stage.parent_id.is_(None), parent.status == "done"))
+            .order_by(Stage.queued_at, Stage.id)
+            .limit(1)
+            .with_for_update(skip_locked=True, of=Stage)
+            .scalar_subquery()
+        )
+        row = session.execute(
+            update(Stage)
+            .where(Stage.id == candidate, Stage.status == "queued")
+            .values(
+                status="running", claim_token=token, attempt=Stage.attempt + 1, worker_host=host, worker_pid=pid,
+                device=device, started_at=db_now(session), heartbeat_at=db_now(session), cancel_requested=False,
+                finished_at=None, error=None,
+            )
+            .returning(Stage.id, Stage.name, Stage.attempt)
+        ).first()
+    return None if row is None else Claim(row.id, row.name, token, row.attempt)
+
+
+def _guarded(session: Session, claim: Claim, **values: object) -> bool:
+    result = session.execute(
+        update(Stage).where(Stage.id == claim.stage_id, Stage.claim_token == claim.token).values(**values)
+    )
+    return result.rowcount == 1
+
+
+def heartbeat(storage: Storage, claim: Claim) -> Beat:
+    """Stamp the claim with the database clock; report a lost claim or a cancel request."""
+    with storage.session(write=True) as session:
+        alive = _guarded(session, claim, heartbeat_at=db_now(session))
+        cancel = session.scalar(select(Stage.cancel_requested).where(Stage.id == claim.stage_id))
+    return Beat(alive, bool(cancel))
+
+
+def record_rows(storage: Storage, claim: Claim, rows: Sequence[LossRow]) -> None:
+    """Insert loss rows while the claim holds (one transaction); raises ClaimLost otherwise."""
+    if not rows:
+        return
+    with storage.session(write=True) as session:
+        if not _guarded(session, claim, last_step=max(step for step, *_ in rows)):
+            raise ClaimLost(f"stage {claim.stage!r} is no longer held by this worker")
+        session.execute(insert_ignore(session.get_bind().dialect.name), loss_values(claim.stage_id, claim.attempt, rows))
+
+
+def begin_run(storage: Storage, claim: Claim, start_step: int, step_offset: int) -> None:
+    """Before training from ``start_step``: drop rows logged at or after it (a resumed attempt
+    rewrites them, so the history stays unique) and record the global step offset."""
+    with storage.transaction(), storage.session(write=True) as session:
+        if not _guarded(session, claim, step_offset=step_offset):
+            raise ClaimLost(f"stage {claim.stage!r} is no longer held by this worker")
+        session.execute(delete(Loss).where(Loss.stage_id == claim.stage_id, Loss.step >= start_step))
+
+
+def finish(storage: Storage, claim: Claim, status: str, error: str | None = None) -> bool:
+    """End a claim: done, failed, cancelled or queued (interrupted). Failing or cancelling cancels queued descendants.
+
+    Returns False when the claim had already been lost.
+    """
+    with storage.transaction(), storage.session(write=True) as session:
+        values: dict[str, object] = dict(status=status, claim_token=None, error=error)
+        values["finished_at"] = None if status == "queued" else db_now(session)
+        if not _guarded(session, claim, **values):
+            return False
+        if status in ("failed", "cancelled"):
+            _cancel_queued_below(session, claim.stage_id, f"parent {claim.stage!r} {status}")
+    return True
+
+
+def _cancel_queued_below(session: Session, stage_id: int, reason: str) -> None:
+    now = db_now(session)
+    frontier = [stage_id]
+    while frontier:
+        children = session.scalars(select(Stage).where(Stage.parent_id.in_(frontier))).all()
+        for child in children:
+            if child.status == "queued":
+                child.status, child.error, child.finished_at = "cancelled", reason, now
+        frontier = [c.id for c in children]
+
+
+def reap_stale(storage: Storage, stale_after: float, max_attempts: int) -> list[str]:
+    """Requeue running stages whose heartbeat is older than ``stale_after`` s (failed after max_attempts)."""
+    reaped = []
+    with storage.transaction(), storage.session(write=True) as session:
+        stale = session.scalars(
+            select(Stage).where(Stage.status == "running", Stage.heartbeat_at < _db_before(session, stale_after))
+        ).all()
+        for stage in stale:
+            lost = f"its worker (pid {stage.worker_pid} on {stage.worker_host}) stopped heartbeating"
+            if stage.attempt >= max_attempts:
+                stage.status, stage.finished_at = "failed", db_now(session)
+                stage.error = f"{lost} {stage.attempt} times; not retried (limit {max_attempts})"
+                _cancel_queued_below(session, stage.id, f"parent {stage.name!r} failed")
+            else:
+                stage.status, stage.error = "queued", f"requeued: {lost}"
+            stage.claim_token = None
+            reaped.append(stage.name)
+    return reaped
+
+
+def request_cancel(storage: Storage, name: str) -> str:
+    """Cancel a queued stage at once (and its queued descendants); flag a running one. Returns the new state."""
+    with storage.transaction(), storage.session(write=True) as session:
+        stage = session.scalar(select(Stage).where(Stage.name == name))
+        if stage is None:
+            raise StoreError(f"unknown stage {name!r}")
+        if stage.status == "queued":
+            stage.status, stage.finished_at, stage.error = "cancelled", db_now(session), "cancelled before it started"
+            _cancel_queued_below(session, stage.id, f"parent {name!r} cancelled")
+            return "cancelled"
+        if stage.status == "running":
+            stage.cancel_requested = True
+            return "cancelling"
+        return stage.status
+
+
+def force_cancelled(storage: Storage, name: str, reason: str) -> None:
+    """Mark a stage whose worker had to be killed as cancelled (and its queued descendants)."""
+    with storage.transaction(), storage.session(write=True) as session:
+        stage = session.scalar(select(Stage).where(Stage.name == name))
+        if stage is not None and stage.status == "running":
+            stage.status, stage.claim_token, stage.error, stage.finished_at = "cancelled", None, reason, db_now(session)
+            _cancel_queued_below(session, stage.id, f"parent {name!r} cancelled")
+
+
+def pending_work(storage: Storage) -> bool:
+    """Whether any stage is queued or running (a worker should keep polling)."""
+    with storage.session(write=False) as session:
+        return bool(session.scalar(select(func.count()).where(Stage.status.in_(("queued", "running")))))

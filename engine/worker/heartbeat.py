@@ -1,0 +1,40 @@
+"""A background thread that heartbeats a claim and notices cancel requests and lost claims."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy.exc import OperationalError
+
+from ..store import Storage
+from ..store.queue import Claim, heartbeat
+
+
+class Heartbeat(threading.Thread):
+    """Beats every ``interval`` seconds until stopped; sets ``cancel`` or ``lost`` when it learns so."""
+
+    def __init__(self, storage: Storage, claim: Claim, interval: float, log: logging.Logger):
+        super().__init__(name=f"heartbeat-{claim.stage}", daemon=True)
+        self.storage, self.claim, self.interval, self.log = storage, claim, interval, log
+        self.cancel = threading.Event()
+        self.lost = threading.Event()
+        self._stop_beating = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_beating.wait(self.interval):
+            try:
+                beat = heartbeat(self.storage, self.claim)
+            except OperationalError as exc:  # a busy database: try again at the next beat
+                self.log.warning("heartbeat failed, retrying: %s", exc)
+                continue
+            if not beat.alive:
+                self.log.error("the claim on this stage was lost (reaped as stale?): stopping")
+                self.lost.set()
+                return
+            if beat.cancel_requested:
+                self.cancel.set()
+
+    def stop(self) -> None:
+        self._stop_beating.set()
+        self.join(timeout=max(5.0, 2 * self.interval))

@@ -1,0 +1,54 @@
+"""Queue stages for training, with their unfinished ancestors, after checking they can run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import MtcError
+from ..nets import check_compatible
+from ..store import StageRecord, Storage
+from ..store.queue import RUNNABLE_AGAIN, enqueue
+
+
+@dataclass
+class Submission:
+    """What ``submit`` did: stages queued now, and requested stages that were already done."""
+
+    queued: list[str] = field(default_factory=list)
+    already_done: list[str] = field(default_factory=list)
+
+
+def _check_lineage(name: str, lineage: list[StageRecord]) -> None:
+    for ancestor in lineage[:-1]:
+        if ancestor.status == "failed":
+            raise MtcError(
+                f"cannot train {name!r}: its ancestor {ancestor.name!r} failed ({ancestor.error}); "
+                f"`mtc clean --stage {ancestor.name}` and train it again, or start a new branch"
+            )
+    for parent, child in zip(lineage, lineage[1:]):
+        if child.status == "done":
+            continue
+        for net, settings in child.config["nets"].items():
+            if net in parent.config["nets"]:
+                try:
+                    check_compatible(parent.config["nets"][net], settings, name=net)
+                except MtcError as exc:
+                    raise MtcError(f"stage {child.name!r} cannot continue from {parent.name!r}: {exc}") from None
+
+
+def submit(storage: Storage, names: list[str]) -> Submission:
+    """Queue ``names`` and every ancestor that has not finished; refuse running or impossible ones."""
+    result = Submission()
+    order: list[str] = []
+    for name in names:
+        lineage = storage.lineage(name)
+        target = lineage[-1]
+        if target.status == "running":
+            raise MtcError(f"stage {name!r} is already running: watch it with `mtc status`, stop it with `mtc cancel {name}`")
+        if target.status == "done":
+            result.already_done.append(name)
+            continue
+        _check_lineage(name, lineage)
+        order += [r.name for r in lineage if r.status in RUNNABLE_AGAIN and r.name not in order]
+    result.queued = enqueue(storage, order)
+    return result
