@@ -9,7 +9,7 @@ from pathlib import Path
 from ..problem import format_problem, load_problem, problem_summary
 from ..project import create_project, list_examples
 
-DEMO_EXAMPLE = "heat-interface"
+DEMO_EXAMPLE = "heat-interface"  # engine.demo sets up its stages
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -23,9 +23,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     examples.add_argument("--json", action="store_true", help="print JSON")
     examples.set_defaults(handler=run_examples)
 
-    demo = commands.add_parser("demo", help="create (or reuse) a demo project and show what it defines")
+    demo = commands.add_parser("demo", help="create (or reuse) the seed workflow's demo project and train it")
     demo.add_argument("folder", nargs="?", default="mtc-demo", help="demo project folder (default: mtc-demo)")
-    demo.add_argument("--example", default=DEMO_EXAMPLE, help=f"example to start from (default: {DEMO_EXAMPLE})")
     demo.set_defaults(handler=run_demo)
 
 
@@ -49,12 +48,24 @@ def run_examples(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    folder = Path(args.project) / args.folder
+    from ..demo import demo_report, prepare_demo
+    from .train_commands import train_stages
+
+    folder = (Path(args.project) / args.folder).resolve()
     if (folder / "problem.py").is_file():
         print(f"using the demo project in {folder}")
     else:
-        create_project(folder, example=args.example)
-        print(f"created demo project {folder} from example {args.example!r}")
+        create_project(folder, example=DEMO_EXAMPLE)
+        print(f"created demo project {folder} from example {DEMO_EXAMPLE!r} (MTC's multi-stage chapter)")
     print()
-    print(format_problem(problem_summary(load_problem(folder))), end="")
+    print(format_problem(problem_summary(load_problem(folder))))
+    pending = prepare_demo(folder)
+    if pending:
+        print(f"training {', '.join(pending)}: an Adam branch, then an L-BFGS child from its weights")
+        code = train_stages(folder, ["stage2"])
+        if code:
+            return code
+    print()
+    print(demo_report(folder))
+    print(f"\nnext: cd {folder} && mtc show training && mtc status")
     return 0

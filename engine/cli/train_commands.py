@@ -56,17 +56,23 @@ def _targets(storage: Storage, args: argparse.Namespace) -> list[str]:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    if args.workers < 1:
-        raise MtcError(f"--workers must be at least 1, got {args.workers}")
+    project = Path(args.project).resolve()
+    with open_storage(project) as storage:
+        targets = _targets(storage, args)
+    return train_stages(project, targets, args.workers, args.device, args.detach)
+
+
+def train_stages(project: Path, targets: list[str], workers: int = 1, device: str | None = None, detach: bool = False) -> int:
+    """Queue ``targets`` (with unfinished ancestors) and train them: detached, or here with progress bars."""
+    if workers < 1:
+        raise MtcError(f"--workers must be at least 1, got {workers}")
     from ..train.device import resolve_device
     from ..worker.launch import start_detached, start_foreground
     from ..worker.submit import submit
 
-    if args.device:
-        resolve_device(args.device)
-    project = Path(args.project).resolve()
+    if device:
+        resolve_device(device)
     with open_storage(project) as storage:
-        targets = _targets(storage, args)
         submission = submit(storage, targets)
         for name in submission.already_done:
             print(f"{name} is already done (`mtc clean --stage {name}` to train it again)")
@@ -74,11 +80,11 @@ def run_train(args: argparse.Namespace) -> int:
             print("nothing to train")
             return 0
         print(f"queued {', '.join(submission.queued)}")
-        if args.detach:
-            pids = [start_detached(project, args.device) for _ in range(args.workers)]
+        if detach:
+            pids = [start_detached(project, device) for _ in range(workers)]
             print(f"training in the background (worker pid {', '.join(map(str, pids))}): `mtc status`, `mtc logs STAGE -f`")
             return 0
-        processes = start_foreground(project, args.workers, args.device)
+        processes = start_foreground(project, workers, device)
         try:
             watch(storage, submission.queued, processes)
         except KeyboardInterrupt:

@@ -70,18 +70,23 @@ class BatchFields:
             self._evaluate(name)
             return self._cache[key]
         lower = self.derivative(name, key[1][:-1])
-        variable = self.columns[key[1][-1]]
-        if not variable.requires_grad:
+        binding, _ = self._owner[name]
+        if not self.columns[key[1][-1]].requires_grad:
             raise RuntimeError(f"column {key[1][-1]!r} was not prepared for differentiation")
-        if lower.requires_grad:
-            (grad,) = torch.autograd.grad(
-                lower, variable, grad_outputs=torch.ones_like(lower), create_graph=True, allow_unused=True
+        # one backward pass gives the gradient with respect to every input: cache them all
+        variables = [v for v in binding.inputs if self.columns[v].requires_grad]
+        grads = (
+            torch.autograd.grad(
+                lower, [self.columns[v] for v in variables], grad_outputs=torch.ones_like(lower),
+                create_graph=True, allow_unused=True,
             )
-        else:
-            grad = None
-        value = torch.zeros_like(lower) if grad is None else grad
-        self._cache[key] = value
-        return value
+            if lower.requires_grad
+            else [None] * len(variables)
+        )  # fmt: skip
+        for variable, grad in zip(variables, grads):
+            derived = (name, tuple(sorted((*key[1][:-1], variable))))
+            self._cache.setdefault(derived, torch.zeros_like(lower) if grad is None else grad)
+        return self._cache.setdefault(key, torch.zeros_like(lower))  # not a network input: zero
 
     def _evaluate(self, output: str) -> None:
         binding, _ = self._owner[output]
