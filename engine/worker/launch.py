@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from .registry import live_workers
+from .registry import live_workers, register
 
 
 def worker_command(project: Path, device: str | None = None) -> list[str]:
@@ -25,15 +25,17 @@ def start_foreground(project: Path, count: int, device: str | None = None) -> li
 
 
 def start_detached(project: Path, device: str | None = None) -> int:
-    """One worker in its own session (a closed terminal or restarted kernel does not stop it); returns its pid."""
+    """One worker in its own session (a closed terminal or restarted kernel does not stop it); returns its pid.
+
+    The pid is registered at once, so a second ``ensure_worker`` right after sees it alive.
+    """
     logs = Path(project) / ".mtc" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    with open(logs / f"worker-{time.strftime('%Y%m%d-%H%M%S')}.log", "ab") as out:
-        process = subprocess.Popen(
-            worker_command(project, device), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True, close_fds=True,
-        )  # fmt: skip
-    return process.pid
+    log = logs / f"worker-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    launcher = [sys.executable, "-m", "engine.worker.detach", str(log), *worker_command(project, device)]
+    pid = int(subprocess.run(launcher, capture_output=True, text=True, check=True).stdout.strip())
+    register(Path(project), pid)
+    return pid
 
 
 def ensure_worker(project: Path, device: str | None = None) -> int | None:

@@ -26,13 +26,19 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-@contextmanager
-def registered(project: Path, pid: int) -> Iterator[None]:
-    """Keep a pid file for this worker while the block runs."""
+def register(project: Path, pid: int) -> Path:
+    """Record ``pid`` as a worker of ``project``."""
     folder = _folder(project)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / str(pid)
     path.write_text(str(pid))
+    return path
+
+
+@contextmanager
+def registered(project: Path, pid: int) -> Iterator[None]:
+    """Keep a pid file for this worker while the block runs."""
+    path = register(project, pid)
     try:
         yield
     finally:
