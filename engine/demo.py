@@ -31,12 +31,16 @@ def exact_temperature(x: np.ndarray) -> np.ndarray:
     return np.where(x < 0.5, -(x**2) / 20 + a * x, b * (x - 1))
 
 
-def prepare_demo(project: Path) -> list[str]:
-    """Give a fresh demo project its two stages (Adam branch, L-BFGS child); returns stages to train."""
+def prepare_demo(project: Path, max_steps: int | None = None) -> list[str]:
+    """Give a fresh demo project its two stages (Adam branch, L-BFGS child); returns stages to train.
+
+    ``max_steps`` shortens the Adam stage (a quick look; the result is then less accurate).
+    """
+    stage1 = STAGE1 + ([f"training.max_steps={max_steps}"] if max_steps else [])
     with StageBook(project) as book:
         if not database_exists(database_url(project)):
             book.init_conf()
-            book.edit("stage1", STAGE1, description="Adam on both networks (CPU-sized)")
+            book.edit("stage1", stage1, description="Adam on both networks (CPU-sized)")
             book.new_child("stage1", "stage2", STAGE2, description="L-BFGS polish from stage1's weights")
         return [s.name for s in book.stages() if s.status != "done"]
 

@@ -25,6 +25,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     demo = commands.add_parser("demo", help="create (or reuse) the seed workflow's demo project and train it")
     demo.add_argument("folder", nargs="?", default="mtc-demo", help="demo project folder (default: mtc-demo)")
+    demo.add_argument("--max-steps", type=int, metavar="N", help="shorten the Adam stage to N steps (a quick look)")
     demo.set_defaults(handler=run_demo)
 
 
@@ -59,7 +60,7 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"created demo project {folder} from example {DEMO_EXAMPLE!r} (MTC's multi-stage chapter)")
     print()
     print(format_problem(problem_summary(load_problem(folder))))
-    pending = prepare_demo(folder)
+    pending = prepare_demo(folder, args.max_steps)
     if pending:
         print(f"training {', '.join(pending)}: an Adam branch, then an L-BFGS child from its weights")
         code = train_stages(folder, ["stage2"])
