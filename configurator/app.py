@@ -1,29 +1,162 @@
-"""Open the configurator for a project: for now its problem panel."""
+"""The configurator app: composes the panels, keeps the selected stage, refreshes them from the database."""
 
 from __future__ import annotations
 
 import html
+import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import ipywidgets as widgets
-from IPython.display import display
 
-from engine.errors import ProblemError
-from engine.problem import format_problem, load_problem, problem_summary
+from engine.cli.stage_control import stage_status
+from engine.errors import MtcError
+from engine.stages import StageBook
+from engine.store import NoDatabaseError, StageRecord
+
+from .actions import Actions
+from .config_form import ConfigForm
+from .dialogs import Guard, MessageBar, Popup, button
+from .plots import LossPlot
+from .poller import Poller
+from .solution import SolutionView
+from .stage_tree import StageTree
+from .style import panel, stylesheet
+
+ACTIVE = ("queued", "running")
 
 
-def problem_panel(project: Path) -> widgets.HTML:
-    """The problem summary of ``project``, or the located error of its problem.py."""
-    try:
-        text, colour = format_problem(problem_summary(load_problem(project))), "inherit"
-    except ProblemError as exc:
-        text, colour = f"problem.py does not load:\n{exc}", "#b00020"
-    return widgets.HTML(f"<pre style='color:{colour}'>{html.escape(text)}</pre>")
+class ConfiguratorApp:
+    """The cockpit of one project: Configure, Stages, Plots and Solution panels over its stage database."""
+
+    def __init__(self, project: str | Path = ".", poll_interval: float = 1.0):
+        self.project = Path(project).resolve()
+        self.book = StageBook(self.project)
+        self.messages = MessageBar()
+        self.guard = Guard(self.messages)
+        self.popup = Popup(self.guard)
+        self.poller = Poller(self.tick, poll_interval, on_error=self._polling_failed)
+        self.selected: str | None = None
+        self.actions = Actions(self)
+        self.tree = StageTree(lambda name: self.guard(lambda: self.select(name)))
+        self.form = ConfigForm(
+            self.book, self.guard, self.select, self.actions.new_branch, self.actions.new_child, self.actions.init_conf
+        )
+        self.plot = LossPlot(lambda: self.book.storage, self.guard)
+        self.solution = SolutionView(self.project, self.guard)
+        self.body = widgets.VBox()
+        self._panels = self._layout()
+        title = widgets.HTML(f"<h3 style='margin:4px 12px 4px 0'>mtc · {html.escape(self.project.name)}</h3>")
+        header = widgets.HBox([title, self.actions.header])
+        self.widget = widgets.VBox([stylesheet(), header, self.messages.widget, self.popup.widget, self.body])
+        self.widget.add_class("mtc-app")
+        self.guard(self.open_panels)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """Displayed as its widget (``open_app()`` as the last line of a cell shows the app)."""
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = f"mtc configurator of {self.project}"
+        return bundle
+
+    def _layout(self) -> widgets.VBox:
+        configure = panel("Configure", self.form.widget, name="configure")
+        stages = panel("Stages", self.actions.toolbar, self.tree.widget, name="stages")
+        configure.layout = widgets.Layout(flex="3 1 520px", min_width="520px")
+        stages.layout = widgets.Layout(flex="2 1 380px", min_width="380px")
+        top = widgets.HBox([configure, stages], layout={"flex_flow": "row wrap", "align_items": "flex-start"})
+        plots = panel("Plots", self.plot.widget, name="plots")
+        return widgets.VBox([top, plots, panel("Solution", self.solution.widget, name="solution")])
+
+    # -- opening --------------------------------------------------------------------------
+
+    def open_panels(self) -> None:
+        """Show the panels, or say what is missing (no database yet: INIT-CONF creates it)."""
+        try:
+            records = self.book.stages()
+        except NoDatabaseError:
+            self._blocked(
+                "This project has no stage database yet. INIT-CONF creates it from problem.py, "
+                "with stage1 at the default settings (same as `mtc init-conf`).",
+                button("INIT-CONF", self.guard.wrap(self.actions.init_conf), "create the stage database"),
+            )
+            return
+        except MtcError as exc:
+            self._blocked(str(exc), button("RELOAD", self.guard.wrap(self.open_panels), "try again"))
+            return
+        first_time = self.body.children != (self._panels,)
+        self.body.children = (self._panels,)
+        self.refresh()
+        if first_time:
+            shown = [r.name for r in records if r.status in ACTIVE or (r.name == self.selected and r.status != "draft")]
+            self.plot.show_stages(shown)
+
+    def _blocked(self, text: str, action: widgets.Button) -> None:
+        message = widgets.HTML(f"<pre class='mtc-text' style='color:#b00020'>{html.escape(text)}</pre>")
+        self.body.children = (widgets.VBox([message, action]),)
+
+    # -- selection and refresh ------------------------------------------------------------------
+
+    def select(self, name: str) -> None:
+        """Make ``name`` the selected stage and show it everywhere."""
+        self.selected = name
+        self.refresh()
+
+    def refresh(self) -> bool:
+        """Re-read the stages and update every panel; returns whether a stage is queued or running."""
+        records = self.book.stages()
+        status = stage_status(self.book.storage)
+        by_name = {record.name: record for record in records}
+        if self.selected not in by_name:
+            self.selected = _default_selection(records)
+        record = by_name.get(self.selected) if self.selected else None
+        if record is None:
+            self.form.show_empty()
+        else:
+            self.form.show(record)
+        self.tree.update(records, status, self.selected, self.form.unsaved_stages())
+        self.plot.update(records)
+        self.solution.follow(record)
+        queued = {r.name for r in records if r.status == "queued"}
+        if queued:
+            self.actions.keep_worker(queued)
+        busy = any(r.status in ACTIVE for r in records)
+        if busy:
+            self.poller.wake()
+        return busy
+
+    def tick(self) -> bool:
+        """One poll (the poller calls this about every second while something trains)."""
+        with self.guard.lock:
+            return self.refresh()
+
+    def _polling_failed(self, exc: Exception) -> None:
+        with self.guard.lock:
+            self.messages.show(f"live updates stopped ({exc}); they resume at the next click", "error")
+
+    def close(self) -> None:
+        """Stop polling and release the database."""
+        self.poller.stop()
+        self.book.close()
 
 
-def open_app(project: str | Path = ".") -> widgets.Widget:
-    """Display the configurator of ``project`` (default: the notebook's folder) and return it."""
-    root = Path(project).resolve()
-    app = widgets.VBox([widgets.HTML(f"<h3>mtc: {html.escape(root.name)}</h3>"), problem_panel(root)])
-    display(app)
-    return app
+def _default_selection(records: Sequence[StageRecord]) -> str | None:
+    """The first running stage, else the newest one."""
+    running = [r.name for r in records if r.status == "running"]
+    if running:
+        return running[0]
+    return max(records, key=lambda r: r.id).name if records else None
+
+
+def open_app(project: str | Path = ".") -> ConfiguratorApp:
+    """The configurator of ``project`` (default: the notebook's folder); as a cell's last line it is displayed.
+
+    In a kernel that Voila preheats (``mtc serve``), the slow imports happen first and the app is
+    built only once a page asks for it, so it shows the stages as they are then.
+    """
+    if os.environ.get("VOILA_PREHEAT") == "True":
+        from plotly.graph_objs import FigureWidget  # noqa: F401  (the slowest import of the app)
+        from voila.utils import wait_for_request
+
+        wait_for_request()
+    return ConfiguratorApp(project)

@@ -137,6 +137,11 @@ class ConfigForm:
         """Stages with unsaved edits."""
         return {name for name, draft in self._drafts.items() if draft.dirty()}
 
+    def pending(self) -> bool:
+        """Whether the shown stage has unsaved edits or a value that is not valid."""
+        draft = self._drafts.get(self._record.name) if self._record else None
+        return bool(self._invalid) or (draft is not None and draft.dirty())
+
     @property
     def notice_text(self) -> str:
         """The text of the notice shown instead of the settings ('' when there is none)."""
@@ -181,6 +186,11 @@ class ConfigForm:
         self._render(draft.working if draft else self._stored)
         self._show_header(record, draft)
 
+    def show_empty(self) -> None:
+        """There is no stage to show (every stage was deleted)."""
+        self._record, self._shown = None, None
+        self._show_notice("No stages: NEW TRAINING BRANCH creates one with the default settings.", reload=False)
+
     def _show_header(self, record: StageRecord, draft: Draft | None) -> None:
         self._quietly(self.name_input, draft.name if draft else record.name)
         self._quietly(self.description_input, draft.description if draft else record.description)
@@ -217,15 +227,18 @@ class ConfigForm:
                 field.set_error(None)
 
     def _layout(self, descriptors: list[FieldDescriptor]) -> list[widgets.Widget]:
-        """One labelled line per field; a table (one row per network/constraint) when a section has several."""
+        """One labelled line per field, or a table with one row per network/constraint/data entry
+        (unless the section is about one entry, named in its title like ``[metalNN] NN Architecture``)."""
         owners = list(dict.fromkeys(d.key.rsplit(".", 1)[0] for d in descriptors))
-        if len(owners) == 1:
+        entry = owners[0].partition(".")[2]
+        if len(owners) == 1 and (not entry or f"[{entry}]" in descriptors[0].section):
             return [self._field(d).labelled() for d in descriptors]
         columns = {d.key.rsplit(".", 1)[1]: d.label for d in descriptors}
-        header = widgets.HBox([_label("", LABEL_WIDTH), *(_label(f"<b>{text}</b>", COLUMN_WIDTH) for text in columns.values())])
-        rows: list[widgets.Widget] = [header]
+        titles = [_label(f"<b>{text}</b>", COLUMN_WIDTH) for text in columns.values()]
+        rows: list[widgets.Widget] = [widgets.HBox([_label("", LABEL_WIDTH), *titles])]
         for owner in owners:
-            cells = {d.key.rsplit(".", 1)[1]: self._field(d).cell() for d in descriptors if d.key.rsplit(".", 1)[0] == owner}
+            mine = [d for d in descriptors if d.key.rsplit(".", 1)[0] == owner]
+            cells = {d.key.rsplit(".", 1)[1]: self._field(d).cell() for d in mine}
             row = [_label(html.escape(owner.split(".", 1)[-1]), LABEL_WIDTH)]
             for column in columns:
                 cell = cells.get(column, widgets.HTML())
@@ -239,9 +252,10 @@ class ConfigForm:
             self._fields[descriptor] = FieldWidget(descriptor, lambda field: self.guard(lambda: self._edited(field)))
         return self._fields[descriptor]
 
-    def _show_notice(self, text: str, with_init_conf: bool = False) -> None:
+    def _show_notice(self, text: str, with_init_conf: bool = False, reload: bool = True) -> None:
         self._notice_text = text
         buttons = [button("RELOAD", self.guard.wrap(self._reload), "read problem.py and the stage again")]
+        buttons = buttons if reload else []
         if with_init_conf:
             buttons.append(button("INIT-CONF", self.guard.wrap(self._init_conf), "merge every stage with problem.py"))
         message = widgets.HTML(f"<pre class='mtc-text' style='color:#b00020'>{html.escape(text)}</pre>")
@@ -259,8 +273,8 @@ class ConfigForm:
     def _draft(self) -> Draft:
         record = self._require_editable()
         if record.name not in self._drafts:
-            stored = self._stored
-            self._drafts[record.name] = Draft(record.name, stored, stored, record.description, record.name, record.description)
+            name, description = record.name, record.description
+            self._drafts[name] = Draft(name, self._stored, self._stored, description, name, description)
         return self._drafts[record.name]
 
     def _edited(self, field: FieldWidget) -> None:
@@ -320,7 +334,10 @@ class ConfigForm:
         record = self._require_editable()
         if self._invalid:
             bad = ", ".join(sorted(self._invalid))
-            raise MtcError(f"{record.name} not saved: {bad} has a value that is not valid (see the message beside it); fix it or REVERT")
+            raise MtcError(
+                f"{record.name} not saved: {bad} has a value that is not valid (see the message beside it); "
+                "fix it or REVERT"
+            )
         draft = self._drafts.get(record.name)
         if draft is None or not draft.dirty():
             return record.name

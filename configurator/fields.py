@@ -65,7 +65,8 @@ class FieldWidget:
 
     def show(self, value: Any) -> None:
         """Display a stored value without reporting it as a change."""
-        shown = value if isinstance(self.input, (widgets.Checkbox, widgets.Dropdown)) else display_text(self.descriptor, value)
+        typed = isinstance(self.input, (widgets.Checkbox, widgets.Dropdown))
+        shown = value if typed else display_text(self.descriptor, value)
         self._quiet = True
         try:
             self.input.value = shown

@@ -14,7 +14,9 @@ from collections.abc import Callable
 class Poller:
     """Calls ``tick`` every ``interval`` seconds in a daemon thread while it returns True."""
 
-    def __init__(self, tick: Callable[[], bool], interval: float = 1.0, on_error: Callable[[Exception], None] | None = None):
+    def __init__(
+        self, tick: Callable[[], bool], interval: float = 1.0, on_error: Callable[[Exception], None] | None = None
+    ):
         self.tick = tick
         self.interval = interval
         self.on_error = on_error

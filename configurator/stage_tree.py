@@ -69,7 +69,8 @@ class StageRow:
         self.text = f"{record.name} {line}"
         colour = STATUS_COLOURS.get(record.status, "#000")
         self.prefix.value = f"<pre>{html.escape(prefix)}</pre>"
-        self.status.value = f"<span class='mtc-status-{record.status}' style='color:{colour}'>{html.escape(line)}</span>"
+        style = f"class='mtc-status-{record.status}' style='color:{colour}'"
+        self.status.value = f"<span {style}>{html.escape(line)}</span>"
         self.button.tooltip = record.error or record.description or ""
         self.button.button_style = "info" if selected else ""
         if selected:
@@ -88,12 +89,16 @@ class StageTree:
         self.widget.add_class("mtc-stage-tree")
 
     def update(
-        self, records: Sequence[StageRecord], status: Sequence[Mapping[str, Any]], selected: str | None, unsaved: set[str]
+        self,
+        records: Sequence[StageRecord],
+        status: Sequence[Mapping[str, Any]],
+        selected: str | None,
+        unsaved: set[str],
     ) -> None:
         """Redraw from the stage records and ``stage_status`` rows."""
         by_name = {row["name"]: row for row in status}
         lines = tree_lines(records)
-        self.rows = {record.name: self.rows.get(record.name) or StageRow(record.name, self.on_select) for record, _ in lines}
+        self.rows = {r.name: self.rows.get(r.name) or StageRow(r.name, self.on_select) for r, _ in lines}
         children = tuple(self.rows[record.name].widget for record, _ in lines)
         if children != self.widget.children:
             self.widget.children = children
@@ -102,5 +107,5 @@ class StageTree:
             self.rows[record.name].update(prefix, record, row, record.name == selected, record.name in unsaved)
 
     def label(self, name: str) -> str:
-        """The row of ``name`` as plain text, e.g. ``stage1 ▮▮▮▮▮▮▯▯▯▯ 63% running · loss 1.2e-03``."""
+        """The row of ``name`` as text, e.g. ``stage1 ▮▮▮▮▮▮▯▯▯▯ 63% running · loss 1.2e-03``."""
         return self.rows[name].text

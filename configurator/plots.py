@@ -1,0 +1,206 @@
+"""The Plots panel: one live plotly FigureWidget overlaying the loss curves of the stages the user ticks.
+
+Rows are fetched incrementally (only ids above the last one seen) and the figure is updated in
+one ``batch_update``; ``uirevision`` keeps the user's zoom across updates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+import plotly.graph_objects as go
+
+from engine.store import StageRecord, Storage
+
+from .curves import LossHistory, Series, downsample, smooth
+from .dialogs import Guard
+from .style import css_name
+
+X_MODES = ("global step", "stage step", "wall time")
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+DASHES = ("solid", "dash", "dot", "dashdot")
+RAW_OPACITY = 0.25
+
+
+def x_values(series: Series, mode: str, step_offset: int) -> np.ndarray:
+    """The x coordinates of a series: global step (offset by the parent's steps), stage step or wall time (s)."""
+    if mode == "global step":
+        return series.steps + step_offset
+    if mode == "stage step":
+        return series.steps
+    return series.wall
+
+
+def key_order(keys: Iterable[str]) -> list[str]:
+    """``total`` first, the constraints alphabetically, ``lr`` last."""
+    rest = sorted(set(keys) - {"total", "lr"})
+    return ["total", *rest, *(["lr"] if "lr" in keys else [])]
+
+
+class LossPlot:
+    """Loss curves of the ticked stages, growing while they train."""
+
+    def __init__(self, storage: Callable[[], Storage], guard: Guard):
+        self._storage = storage
+        self._guard = guard
+        self._quiet = False
+        self._histories: dict[str, LossHistory] = {}
+        self._records: dict[str, StageRecord] = {}
+        self._toggles: dict[str, widgets.ToggleButton] = {}
+        self.figure = go.FigureWidget(
+            layout=go.Layout(
+                height=440,
+                template="plotly_white",
+                margin={"l": 70, "r": 20, "t": 30, "b": 50},
+                uirevision="mtc-losses",
+                xaxis={"title": {"text": X_MODES[0]}, "uirevision": X_MODES[0]},
+                yaxis={"title": {"text": "loss"}, "type": "log", "exponentformat": "e"},
+                legend={"orientation": "h", "y": -0.2},
+            )
+        )
+        self.stage_toggles = widgets.HBox(layout={"flex_flow": "row wrap"})
+        self.stage_toggles.add_class("mtc-plot-stages")
+        self.x_mode = widgets.ToggleButtons(options=X_MODES, value=X_MODES[0], description="x")
+        self.keys = widgets.SelectMultiple(options=["total"], value=("total",), rows=4, description="loss")
+        self.log_y = widgets.Checkbox(value=True, description="log y", indent=False)
+        self.smoothing = widgets.FloatSlider(
+            value=0.0, min=0.0, max=0.99, step=0.01, description="smoothing", continuous_update=False
+        )
+        controls = {"x": self.x_mode, "keys": self.keys, "logy": self.log_y, "smoothing": self.smoothing}
+        for name, control in controls.items():
+            control.add_class(f"mtc-plot-{name}")
+            control.observe(lambda _: None if self._quiet else guard(self.redraw), "value")
+        container = widgets.Box([self.figure])
+        container.add_class("mtc-loss-plot")
+        self.widget = widgets.VBox(
+            [
+                widgets.HBox([widgets.HTML("curves of:"), self.stage_toggles]),
+                widgets.HBox([self.x_mode, self.log_y]),
+                widgets.HBox([self.keys, self.smoothing]),
+                container,
+            ]
+        )
+
+    @property
+    def shown(self) -> list[str]:
+        """The ticked stages."""
+        return [name for name, toggle in self._toggles.items() if toggle.value]
+
+    def show_stages(self, names: Iterable[str]) -> None:
+        """Tick ``names`` (their curves appear and grow from now on)."""
+        self._quiet = True
+        try:
+            for name in names:
+                if name in self._toggles:
+                    self._toggles[name].value = True
+        finally:
+            self._quiet = False
+        self._fetch()
+        self.redraw()
+
+    def update(self, records: Sequence[StageRecord]) -> None:
+        """Follow the stages: toggles for new ones, forget deleted or cleaned ones, add new rows, redraw if needed."""
+        self._records = {record.name: record for record in records}
+        changed = self._sync_toggles(records)
+        for name in list(self._histories):
+            if name not in self._records or self._records[name].status == "draft":
+                del self._histories[name]
+                changed = True
+        if self._fetch() or changed:
+            self.redraw()
+
+    def points(self, name: str, key: str = "total") -> int:
+        """How many points of ``name``'s ``key`` curve have been read."""
+        history = self._histories.get(name)
+        series = history.series.get(key) if history else None
+        return 0 if series is None else len(series.steps)
+
+    def _sync_toggles(self, records: Sequence[StageRecord]) -> bool:
+        names = [record.name for record in records]
+        if names == list(self._toggles):
+            return False
+        toggles = {}
+        for name in names:
+            toggle = self._toggles.get(name)
+            if toggle is None:
+                toggle = widgets.ToggleButton(value=False, description=name, tooltip=f"show the loss curves of {name}")
+                toggle.layout.width = "auto"
+                toggle.add_class(f"mtc-plot-stage-{css_name(name)}")
+                toggle.observe(lambda _: None if self._quiet else self._guard(self._toggled), "value")
+            toggles[name] = toggle
+        self._toggles = toggles
+        self.stage_toggles.children = tuple(toggles.values())
+        return True
+
+    def _toggled(self) -> None:
+        self._fetch()
+        self.redraw()
+
+    def _fetch(self) -> bool:
+        """Read the rows added since the last read for every ticked stage; returns whether there were any."""
+        storage = self._storage()
+        new = False
+        for name in self.shown:
+            history = self._histories.setdefault(name, LossHistory())
+            new |= history.add(storage.loss_rows(name, after_id=history.last_id))
+        return new
+
+    def redraw(self) -> None:
+        """Rebuild the traces from the rows read so far, in one batch."""
+        self._sync_keys()
+        traces = self._traces()
+        mode = self.x_mode.value
+        axis = {"title": {"text": mode if mode != "wall time" else "wall time (s)"}, "uirevision": mode}
+        yaxis = {"type": "log" if self.log_y.value else "linear"}
+        same = [t["uid"] for t in traces] == [t.uid for t in self.figure.data]
+        if not same:
+            self.figure.data = ()
+        with self.figure.batch_update():
+            self.figure.layout.xaxis.update(axis)
+            self.figure.layout.yaxis.update(yaxis)
+            if same:
+                for trace, spec in zip(self.figure.data, traces):
+                    trace.update(spec)
+            else:
+                self.figure.add_traces([go.Scatter(**spec) for spec in traces])
+
+    def _sync_keys(self) -> None:
+        seen = {key for name in self.shown if name in self._histories for key in self._histories[name].series}
+        options = key_order(seen | {"total"})
+        if list(self.keys.options) != options:
+            chosen = tuple(key for key in self.keys.value if key in options) or ("total",)
+            self._quiet = True
+            try:
+                self.keys.options = options
+                self.keys.value = chosen
+            finally:
+                self._quiet = False
+
+    def _traces(self) -> list[dict[str, Any]]:
+        """Plotly trace specs: per ticked stage and chosen key, a smoothed curve over its faint raw curve."""
+        keys = list(self.keys.value)
+        weight = float(self.smoothing.value)
+        order = list(self._toggles)
+        specs: list[dict[str, Any]] = []
+        for name in self.shown:
+            history = self._histories.get(name)
+            for index, key in enumerate(keys):
+                series = history.series.get(key) if history else None
+                if series is None or not len(series.steps):
+                    continue
+                label = name if len(keys) == 1 else f"{name} · {key}"
+                x = x_values(series, self.x_mode.value, self._records[name].step_offset)
+                y = np.where(np.isfinite(series.values), series.values, np.nan)
+                keep = downsample(len(x))
+                line = {"color": PALETTE[order.index(name) % len(PALETTE)], "dash": DASHES[index % len(DASHES)]}
+                common = {"x": x[keep], "y": y[keep], "mode": "lines", "line": line, "legendgroup": label}
+                if weight > 0:
+                    specs.append({**common, "uid": f"{label}|raw", "name": label, "opacity": RAW_OPACITY,
+                                  "showlegend": False, "hoverinfo": "skip"})  # fmt: skip
+                    y = smooth(y, weight, self.log_y.value)
+                    common = {**common, "y": y[keep]}
+                specs.append({**common, "uid": f"{label}|curve", "name": label, "opacity": 1.0, "showlegend": True})
+        return specs
