@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# Tests run trainings in several processes on few cores: torch's spinning worker threads then
+# slow everything down by 10-100x. One thread per process (inherited by child processes).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import subprocess
 import sys
 import textwrap
