@@ -14,7 +14,7 @@ from .layout import stage_folder
 from .problem import Problem, load_problem
 from .train.checkpoint import load_checkpoint
 from .train.device import resolve_device, resolve_dtype
-from .train.networks import bind, build_networks, start_from
+from .train.networks import bind, restore_networks
 
 CHUNK = 65536
 
@@ -33,6 +33,12 @@ class StageModel:
             **{f"residual_{name}": expr for name, expr in compiled.residuals.items()},
         }
         self._model = compiled.model
+        self.correction: dict | None = None  # what a correction stage computed (eps, f_d per output)
+
+    @property
+    def networks(self) -> dict[str, torch.nn.Module]:
+        """The modules evaluated for each network (a correction stage's are composed ones)."""
+        return {name: binding.module for name, binding in self._bindings.items()}  # type: ignore[misc]
 
     @property
     def variables(self) -> list[str]:
@@ -67,7 +73,11 @@ class StageModel:
 
 
 def load_stage(project: str | Path, stage: str, device: str = "cpu") -> StageModel:
-    """The trained networks of ``stage`` (from its checkpoint), bound to the project's problem."""
+    """The trained networks of ``stage`` (from its checkpoint), bound to the project's problem.
+
+    A correction stage's networks are the whole composed model: its parent's (and their
+    parents') frozen networks plus every ``eps``-scaled correction, as the checkpoint holds them.
+    """
     project = Path(project)
     saved = load_checkpoint(stage_folder(project, stage), stage)
     problem = load_problem(project)
@@ -77,8 +87,9 @@ def load_stage(project: str | Path, stage: str, device: str = "cpu") -> StageMod
     missing = [n for n in problem.networks if n not in saved["networks"]]
     if missing:
         raise MtcError(f"stage {stage!r} was trained without network(s) {missing} that problem.py now defines")
-    modules = build_networks(problem, saved["net_configs"], 0, dtype, torch_device)
-    start_from(modules, saved["net_configs"], saved)
+    modules, _ = restore_networks(problem, saved, dtype, torch_device)
     for module in modules.values():
         module.eval()
-    return StageModel(problem, modules, dtype, torch_device)
+    model = StageModel(problem, modules, dtype, torch_device)
+    model.correction = saved.get("correction")
+    return model

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import run_mtc
 
-EXAMPLES = {"hello-world", "heat-interface", "parametric-1d", "poisson-2d", "wave-1d"}
+EXAMPLES = {"hello-world", "heat-interface", "parametric-1d", "poisson-2d", "precision-1d", "wave-1d"}
 
 
 def test_create_writes_a_project_from_the_template(tmp_path):
@@ -76,11 +76,11 @@ def test_show_problem_with_project_option(tmp_path):
 
 
 def test_demo_creates_then_reuses_its_project(tmp_path):
-    first = run_mtc("demo", "--max-steps", "30", cwd=tmp_path)
+    first = run_mtc("demo", "--max-steps", "30", "--no-serve", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "created demo project" in first.stdout and "metalNN" in first.stdout
     assert "relative L2 error" in first.stdout
-    second = run_mtc("demo", cwd=tmp_path)
+    second = run_mtc("demo", "--no-serve", cwd=tmp_path)
     assert second.returncode == 0 and "using the demo project" in second.stdout
 
 

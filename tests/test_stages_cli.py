@@ -221,13 +221,13 @@ def test_stage_tree_commands(project: Path, capsys):
     code, out, _ = in_process(capsys, project, "stage", "list", "--json")
     assert code == 0
     assert json.loads(out) == [
-        {"name": "done-run", "parent": None, "status": "done", "description": "", "max_steps": 1000, "optimizer": "adam"},
-        {"name": "b", "parent": None, "status": "draft", "description": "faster", "max_steps": 1000, "optimizer": "adam"},
-        {"name": "stage3", "parent": "b", "status": "draft", "description": "", "max_steps": 50, "optimizer": "adam"},
+        {"name": "done-run", "parent": None, "kind": "standard", "status": "done", "description": "", "max_steps": 1000, "optimizer": "adam"},
+        {"name": "b", "parent": None, "kind": "standard", "status": "draft", "description": "faster", "max_steps": 1000, "optimizer": "adam"},
+        {"name": "stage3", "parent": "b", "kind": "standard", "status": "draft", "description": "", "max_steps": 50, "optimizer": "adam"},
     ]
     code, out, _ = in_process(capsys, project, "stage", "list")
-    assert out.splitlines()[0].split() == ["NAME", "PARENT", "STATUS", "MAX_STEPS", "OPTIMIZER", "DESCRIPTION"]
-    assert out.splitlines()[3].split() == ["stage3", "b", "draft", "50", "adam"]
+    assert out.splitlines()[0].split() == ["NAME", "PARENT", "KIND", "STATUS", "MAX_STEPS", "OPTIMIZER", "DESCRIPTION"]
+    assert out.splitlines()[3].split() == ["stage3", "b", "standard", "draft", "50", "adam"]
     assert stages(project)[1].config["optimizer"]["lr"] == 0.01
     assert in_process(capsys, project, "stage", "new")[1].startswith("created stage4:")  # max N + 1, not count + 1
 

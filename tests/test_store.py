@@ -321,14 +321,23 @@ def test_fresh_database_is_at_head_and_matches_models(store: Storage):
 def test_old_schema_is_refused_until_upgraded(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     upgrade(url, "0001")
-    with Storage(make_engine(url)) as unchecked:  # 0001 differs from head by one index only
-        unchecked.create_stage("s", {})
-        unchecked.add_loss_rows("s", 0, [(0, 0.0, "total", 1.0)])
+    engine = make_engine(url)
+    with engine.begin() as connection:  # rows as a 0001-era mtc wrote them (no stage.correction column)
+        connection.execute(text(
+            "INSERT INTO stage (name, description, kind, status, config, attempt, created_at, cancel_requested, "
+            "step_offset) VALUES ('s', '', 'standard', 'done', '{}', 1, '2024-01-01 00:00:00.000000', 0, 0)"
+        ))  # fmt: skip
+        connection.execute(text(
+            "INSERT INTO loss (stage_id, attempt, step, wall_time, key, value, kind) "
+            "VALUES (1, 0, 0, 0.0, 'total', 1.0, 'finite')"
+        ))  # fmt: skip
+    engine.dispose()
     with pytest.raises(SchemaOutdatedError, match="revision 0001 .*run `mtc db upgrade`"):
         open_url(url)
     upgrade(url)
     with open_url(url) as storage:
         assert len(storage.loss_rows("s")) == 1
+        assert storage.get_stage("s").correction is None
         assert storage.create_stage("t", {}, parent="s").parent == "s"
 
 

@@ -6,9 +6,10 @@ import argparse
 import json
 import sys
 
+from ..kinds import precision_warning
 from ..stages import StageBook
 from ..stages.database import display_url
-from ..store import database_url
+from ..store import STAGE_KINDS, StageRecord, database_url
 
 SET_HELP = "a setting for the new stage (repeatable), e.g. --set training.max_steps=4000; see docs/config.md"
 
@@ -37,9 +38,20 @@ def register(commands: argparse._SubParsersAction) -> None:
     _add_settings(new)
     new.set_defaults(handler=run_new)
 
-    child = actions.add_parser("child", help="a child stage: continues from PARENT's weights, copies its settings")
+    child = actions.add_parser(
+        "child",
+        help="a child stage: continues from PARENT's weights, copies its settings",
+        description="A child stage copies PARENT's settings. --kind standard (the default) continues from "
+        "PARENT's weights; --kind correction freezes PARENT's model and adds eps * u_corr for each network "
+        "output (multi-stage training to high precision, see docs/architecture.md): eps and the Fourier "
+        "feature scale sigma = 2 pi f_d are computed from PARENT's residual when the stage starts.",
+    )
     child.add_argument("parent", help="the stage to continue from")
     child.add_argument("name", nargs="?", help="its name (default: the next free stageN)")
+    child.add_argument(
+        "--kind", choices=STAGE_KINDS, default="standard",
+        help="standard: continue training PARENT's networks; correction: add correction networks to PARENT's frozen model",
+    )  # fmt: skip
     _add_settings(child)
     child.set_defaults(handler=run_child)
 
@@ -110,8 +122,15 @@ def run_new(args: argparse.Namespace) -> int:
 
 def run_child(args: argparse.Namespace) -> int:
     with StageBook(args.project) as book:
-        record = book.new_child(args.parent, args.name, args.assignments, args.description)
-    print(f"created {record.name}: a child of {record.parent} (continues from its weights)")
+        record = book.new_child(args.parent, args.name, args.assignments, args.description, kind=args.kind)
+    if record.kind == "correction":
+        print(
+            f"created {record.name}: a correction stage of {record.parent} (its model frozen, plus eps * u_corr "
+            "per network output; eps and f_d are computed from its residual when the stage starts)"
+        )
+    else:
+        print(f"created {record.name}: a child of {record.parent} (continues from its weights)")
+    _warn(record)
     return 0
 
 
@@ -120,7 +139,14 @@ def run_set(args: argparse.Namespace) -> int:
         record = book.edit(args.stage, args.assignments, args.description)
     changed = list(args.assignments) + ([f"description={args.description!r}"] if args.description is not None else [])
     print(f"updated {record.name}: {', '.join(changed)}")
+    _warn(record)
     return 0
+
+
+def _warn(record: StageRecord) -> None:
+    warning = precision_warning(record.name, record.kind, record.config)
+    if warning:
+        print(f"mtc: warning: {warning}", file=sys.stderr)
 
 
 def run_rename(args: argparse.Namespace) -> int:
@@ -143,6 +169,7 @@ def run_list(args: argparse.Namespace) -> int:
             {
                 "name": record.name,
                 "parent": record.parent,
+                "kind": record.kind,
                 "status": record.status,
                 "description": record.description,
                 "max_steps": record.config["training"]["max_steps"],
@@ -153,7 +180,7 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    header = {key: key.upper() for key in ("name", "parent", "status", "max_steps", "optimizer", "description")}
+    header = {key: key.upper() for key in ("name", "parent", "kind", "status", "max_steps", "optimizer", "description")}
     table = [header, *({key: "-" if row[key] is None else str(row[key]) for key in header} for row in rows)]
     widths = {key: max(len(row[key]) for row in table) for key in header}
     for row in table:

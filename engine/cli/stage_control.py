@@ -17,17 +17,24 @@ from ..worker.registry import pid_alive
 COLUMNS = ("name", "parent", "status", "step", "max_steps", "loss", "attempt", "worker_pid", "device", "error")
 
 
+def total_steps(config: dict[str, Any]) -> int:
+    """A stage's steps: ``max_steps`` plus ``then_lbfgs_steps``."""
+    training = config["training"]
+    return int(training["max_steps"]) + int(training.get("then_lbfgs_steps", 0))
+
+
 def stage_status(storage: Storage) -> list[dict[str, Any]]:
-    """One row per stage: name, parent, status, step, max_steps, last loss, attempt, worker pid, device, error."""
+    """One row per stage: name, parent, status, step, max_steps (all of its steps), last loss, attempt,
+    worker pid, device, error; with ``--json`` also its kind and, for a correction stage, what it computed."""
     losses = storage.latest_losses()
     return [
         {
             "name": r.name, "parent": r.parent, "status": r.status,
             "step": None if r.last_step is None else r.last_step + 1,
-            "max_steps": r.config["training"]["max_steps"],
+            "max_steps": total_steps(r.config),
             "loss": losses[r.name][1] if r.name in losses else None,
             "attempt": r.attempt, "worker_pid": r.worker_pid if r.status == "running" else None,
-            "device": r.device, "error": r.error,
+            "device": r.device, "error": r.error, "kind": r.kind, "correction": r.correction,
         }
         for r in storage.list_stages()
     ]  # fmt: skip

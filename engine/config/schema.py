@@ -103,6 +103,19 @@ class Training(_Model):
     sampler: Literal["uniform", "sobol", "halton"] = Field(
         "uniform", description="How collocation points are drawn: uniform random or a quasi-random sequence."
     )
+    correction_frequency: Literal["error", "residual"] = Field(
+        "error",
+        description="Correction stages only: f_d, the frequency their Fourier features start at, is the peak of "
+        "the error spectrum the parent's residual implies (its FFT divided by (2 pi f)^k for a k-th order "
+        "equation; error) or of the residual's own FFT (residual, Wang & Lai's choice).",
+    )
+    then_lbfgs_steps: int = Field(
+        0,
+        ge=0,
+        title="Then L-BFGS steps",
+        description="After max_steps, this many L-BFGS steps in the same stage (strong Wolfe, on one fixed "
+        "batch per constraint drawn when they start); 0 turns them off.",
+    )
 
 
 # -------------------------------------------------------------------------- optimizers

@@ -7,7 +7,7 @@ Public API::
       .stages() / .stage(name) / .summary()
       .init_conf(reset=False) -> InitReport
       .new_branch(name=None, source=None, assignments=(), description="") -> StageRecord
-      .new_child(parent, name=None, assignments=(), description="") -> StageRecord
+      .new_child(parent, name=None, assignments=(), description="", kind="standard") -> StageRecord
       .edit(name, assignments=(), description=None) -> StageRecord
       .rename(old, new) / .remove(name, recursive=False) / .clean(name=None)
     training_summary(stages) / format_training(summary)

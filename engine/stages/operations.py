@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import ConfigError, ProblemOutline, default_config, merge_with_problem, set_values
+from engine.kinds import correction_defaults
 from engine.problem import load_problem
 from engine.problem.loader import PROBLEM_FILE
 from engine.stages.backup import backup_database
@@ -29,6 +30,7 @@ from engine.stages.errors import StageError
 from engine.stages.files import problem_hash, remove_project_files, remove_stage_folders, stage_folder
 from engine.stages.training_summary import training_summary
 from engine.store import (
+    STAGE_KINDS,
     StageHasChildrenError,
     StageRecord,
     Storage,
@@ -199,16 +201,34 @@ class StageBook:
         name: str | None = None,
         assignments: Assignments = (),
         description: str = "",
+        kind: str = "standard",
     ) -> StageRecord:
-        """A child stage of ``parent`` (continues from its weights) with its settings plus ``assignments``."""
+        """A child stage of ``parent`` with its settings plus ``assignments``.
+
+        ``kind`` ``standard`` continues from the parent's weights; ``correction`` freezes the
+        parent's model and adds ``eps * u_corr`` per network output (its ``nets.<NET>``
+        settings shape the correction networks). A correction child starts in float64 with
+        every network corrected, before ``assignments``; ``precision_warning`` says when the
+        result is set up to fail (float32).
+        """
         if name is not None:
             validate_stage_name(name)
+        if kind not in STAGE_KINDS:
+            raise StageError(f"unknown stage kind {kind!r}: use one of {', '.join(STAGE_KINDS)}")
         storage = self.storage
         outline, digest = self.problem()
+        if kind == "correction" and not any(net.outputs for net in outline.networks.values()):
+            raise StageError(
+                "problem.py defines no neural network outputs: a correction stage adds a correction network "
+                "per output, so there is nothing to correct (add a network with p.add_neural_network)"
+            )
         with storage.transaction():
-            config = set_values(storage.get_stage(parent).config, assignments, outline)
+            base = storage.get_stage(parent).config
+            if kind == "correction":
+                base = set_values(base, correction_defaults(outline.networks), outline)
+            config = set_values(base, assignments, outline)
             return storage.create_stage(
-                name or storage.next_free_name(), config, description, parent=parent, problem_hash=digest
+                name or storage.next_free_name(), config, description, parent=parent, kind=kind, problem_hash=digest
             )
 
     def edit(self, name: str, assignments: Assignments = (), description: str | None = None) -> StageRecord:

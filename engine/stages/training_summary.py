@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from engine.kinds import describe_correction, precision_warning
 from engine.store import StageRecord
 
 NET_FIELDS = ("trainable", "arch", "layer_size", "nr_layers", "activation")
-LABEL_WIDTH = len("constraints")
+LABEL_WIDTH = len("constraints")  # "correction" and "warning" fit too
 
 
 def tree_order(stages: Sequence[StageRecord]) -> list[tuple[StageRecord, int]]:
@@ -47,14 +48,18 @@ def training_summary(stages: Sequence[StageRecord]) -> dict[str, Any]:
 def stage_summary(record: StageRecord, depth: int, children: Sequence[str]) -> dict[str, Any]:
     """One stage: place in the tree, status, steps, optimizer, scheduler, networks, constraints, data."""
     config = record.config
+    warning = precision_warning(record.name, record.kind, config)
     return {
         "name": record.name,
         "parent": record.parent,
+        "kind": record.kind,
         "children": list(children),
         "depth": depth,
         "status": record.status,
         "description": record.description,
         "max_steps": config["training"]["max_steps"],
+        "then_lbfgs_steps": config["training"].get("then_lbfgs_steps", 0),
+        "precision": config["training"]["precision"],
         "optimizer": dict(config["optimizer"]),
         "scheduler": dict(config["scheduler"]),
         "networks": {
@@ -62,6 +67,8 @@ def stage_summary(record: StageRecord, depth: int, children: Sequence[str]) -> d
         },
         "constraints": {name: dict(settings) for name, settings in config["constraints"].items()},
         "data": {name: dict(settings) for name, settings in config["data"].items()},
+        "correction": record.correction,
+        "warnings": [warning] if warning else [],
     }
 
 
@@ -73,23 +80,36 @@ def format_training(summary: Mapping[str, Any]) -> str:
     lines = ["Stage tree (top-level stages are training branches, indented ones their children):"]
     for stage in stages:
         about = f"  {stage['description']}" if stage["description"] else ""
-        lines.append(f"{'  ' * (stage['depth'] + 1)}{stage['name']}  [{stage['status']}]{about}")
+        kind = " (correction)" if stage.get("kind") == "correction" else ""
+        lines.append(f"{'  ' * (stage['depth'] + 1)}{stage['name']}{kind}  [{stage['status']}]{about}")
     for stage in stages:
         lines += ["", *_stage_block(stage)]
     return "\n".join(lines) + "\n"
 
 
 def _stage_block(stage: Mapping[str, Any]) -> list[str]:
-    where = f"child of {stage['parent']}" if stage["parent"] else "training branch"
+    correction = stage.get("kind") == "correction"
+    where = f"{'correction' if correction else 'child'} of {stage['parent']}" if stage["parent"] else "training branch"
     optimizer = stage["optimizer"]
     scheduler = ", ".join(f"{key} = {value}" for key, value in stage["scheduler"].items() if key != "name")
     lines = [f"{stage['name']} ({where}, {stage['status']}) " + "-" * 40]
     lines += _labelled("description", [stage["description"] or "(none)"])
+    then = stage.get("then_lbfgs_steps", 0)
     lines += _labelled(
-        "optimizer", [f"{optimizer['name']}, lr = {optimizer['lr']}, steps = {stage['max_steps']:,}"]
-    )
+        "optimizer",
+        [f"{optimizer['name']}, lr = {optimizer['lr']}, steps = {stage['max_steps']:,}"
+         + (f", then {then:,} L-BFGS steps" if then else "")],
+    )  # fmt: skip
+    if correction:
+        record = stage.get("correction")
+        rows = describe_correction(record) if record else [
+            f"u = u_{stage['parent']} (frozen) + eps * u_corr per output; eps and f_d are computed when it starts"
+        ]
+        lines += _labelled("correction", rows)
+    for warning in stage.get("warnings", []):
+        lines += _labelled("warning", [warning])
     lines += _labelled("scheduler", [stage["scheduler"]["name"] + (f", {scheduler}" if scheduler else "")])
-    lines += _labelled("networks", [_network(name, net) for name, net in stage["networks"].items()])
+    lines += _labelled("networks", [_network(name, net, correction) for name, net in stage["networks"].items()])
     lines += _labelled("constraints", [_constraint(name, c) for name, c in stage["constraints"].items()])
     lines += _labelled("data", [_constraint(name, d) for name, d in stage["data"].items()])
     return lines + ["=" * 40]
@@ -101,9 +121,14 @@ def _labelled(label: str, rows: Sequence[str]) -> list[str]:
     return [first, *(" " * (LABEL_WIDTH + 3) + row for row in rows[1:])]
 
 
-def _network(name: str, net: Mapping[str, Any]) -> str:
+def _network(name: str, net: Mapping[str, Any], correction: bool = False) -> str:
     state = "[training]" if net["trainable"] else "[frozen]  "
-    return f"{state} {name}: {net['arch']} {net['layer_size']}x{net['nr_layers']}, {net['activation']}"
+    shape = f"{net['layer_size']}x{net['nr_layers']}, {net['activation']}"
+    if correction:
+        if not net["trainable"]:
+            return f"{state} {name}: the parent's, not corrected"
+        return f"{state} {name}: parent frozen + eps * correction per output (Fourier features, sigma = 2 pi f_d; {shape})"
+    return f"{state} {name}: {net['arch']} {shape}"
 
 
 def _constraint(name: str, settings: Mapping[str, Any]) -> str:

@@ -17,13 +17,14 @@ from engine.store.errors import (
     UnknownStageError,
 )
 from engine.store.names import validate_stage_name
-from engine.store.records import STATUSES, ArtifactRecord, StageRecord
+from engine.store.records import STAGE_KINDS, STATUSES, ArtifactRecord, StageRecord
 from engine.store.schema import check_schema, head_revision, upgrade
 from engine.store.storage import RUN_FIELDS, LossRow, Storage
 
 __all__ = [
     "DB_URL_ENV",
     "RUN_FIELDS",
+    "STAGE_KINDS",
     "STATUSES",
     "ArtifactRecord",
     "DuplicateStageError",

@@ -97,6 +97,7 @@ class Stage(Base):
     error: Mapped[str | None] = mapped_column(Text)
     step_offset: Mapped[int] = mapped_column(Integer, default=0)
     last_step: Mapped[int | None] = mapped_column(Integer)
+    correction: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what a correction stage computed at its start
 
 
 class Loss(Base):

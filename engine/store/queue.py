@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
@@ -131,6 +132,13 @@ def begin_run(storage: Storage, claim: Claim, start_step: int, step_offset: int)
         if not _guarded(session, claim, step_offset=step_offset):
             raise ClaimLost(f"stage {claim.stage!r} is no longer held by this worker")
         session.execute(delete(Loss).where(Loss.stage_id == claim.stage_id, Loss.step >= start_step))
+
+
+def record_correction(storage: Storage, claim: Claim, correction: dict[str, Any]) -> None:
+    """Store what a correction stage computed when it started (eps, f_d per output) while the claim holds."""
+    with storage.session(write=True) as session:
+        if not _guarded(session, claim, correction=correction):
+            raise ClaimLost(f"stage {claim.stage!r} is no longer held by this worker")
 
 
 def finish(storage: Storage, claim: Claim, status: str, error: str | None = None) -> bool:

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from engine.kinds import STAGE_KINDS
 from engine.store.models import Artifact, Stage
 
 STATUSES = ("draft", "queued", "running", "done", "failed", "cancelled")
+__all__ = ["STAGE_KINDS", "STATUSES", "ArtifactRecord", "StageRecord", "decode_value", "encode_value"]
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
@@ -40,6 +42,7 @@ class StageRecord:
     error: str | None
     step_offset: int
     last_step: int | None
+    correction: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, stage: Stage, parent: str | None) -> StageRecord:

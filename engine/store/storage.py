@@ -28,7 +28,7 @@ from engine.store.connect import read_only
 from engine.store.errors import DuplicateStageError, StageHasChildrenError, StoreError
 from engine.store.models import Artifact, Loss, Stage
 from engine.store.names import next_numbered_name, unknown_stage, validate_stage_name
-from engine.store.records import STATUSES, ArtifactRecord, StageRecord, decode_value, encode_value
+from engine.store.records import STAGE_KINDS, STATUSES, ArtifactRecord, StageRecord, decode_value, encode_value
 
 LossRow = tuple[int, float, str, float]
 """``(step, wall_time, key, value)`` as given to ``Storage.add_loss_rows``."""
@@ -46,7 +46,7 @@ _RESULTS_RESET: dict[str, Any] = {
     "status": "draft", "attempt": 0, "claim_token": None, "worker_host": None,
     "worker_pid": None, "device": None, "heartbeat_at": None, "queued_at": None,
     "started_at": None, "finished_at": None, "cancel_requested": False, "error": None,
-    "last_step": None,
+    "last_step": None, "correction": None,
 }
 
 
@@ -112,8 +112,12 @@ class Storage:
         kind: str = "standard",
         problem_hash: str | None = None,
     ) -> StageRecord:
-        """Add a draft stage; ``parent`` None makes it a branch root."""
+        """Add a draft stage; ``parent`` None makes it a branch root; ``kind`` is one of ``STAGE_KINDS``."""
         validate_stage_name(name)
+        if kind not in STAGE_KINDS:
+            raise StoreError(f"invalid stage kind {kind!r}: use one of {', '.join(STAGE_KINDS)}")
+        if kind != "standard" and parent is None:
+            raise StoreError(f"a {kind} stage continues from a parent stage: give its parent")
         with self.session(write=True) as session:
             self._ensure_free(session, name)
             parent_id = self._stage(session, parent).id if parent is not None else None

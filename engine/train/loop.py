@@ -11,7 +11,7 @@ import torch
 
 from ..compile import NetworkBinding
 from ..errors import MtcError
-from .optim import Scheduler, advance, current_lr
+from .optim import Scheduler, advance, build_optimizer, current_lr
 from .terms import LossTerm
 
 Outcome = Literal["done", "cancelled"]
@@ -28,10 +28,14 @@ class NonFiniteLoss(MtcError):
 
 @dataclass(frozen=True)
 class Hooks:
-    """What the loop tells the outside world (loss rows, checkpoints) and asks of it (stop?)."""
+    """What the loop tells the outside world (loss rows, checkpoints) and asks of it (stop?).
+
+    ``save(step, elapsed, finished)``: ``finished`` is True for the checkpoint that ends the
+    stage normally (all steps, or the target loss reached).
+    """
 
     log: Callable[[list[LossRow]], None]
-    save: Callable[[int, float], None]
+    save: Callable[[int, float, bool], None]
     stop_requested: Callable[[], bool]
 
 
@@ -49,6 +53,22 @@ class LoopState:
     start_step: int = 0
     elapsed: float = 0.0
     last: dict[str, float] = field(default_factory=dict)
+    optimizer_kind: str = "adam"
+    polish: Mapping[str, Any] | None = None  # the L-BFGS settings of training.then_lbfgs_steps
+    polishing: bool = False
+
+
+def total_steps(training: Mapping[str, Any]) -> int:
+    """Steps of a stage: ``max_steps`` of its optimizer plus ``then_lbfgs_steps`` of L-BFGS."""
+    return int(training["max_steps"]) + int(training.get("then_lbfgs_steps", 0))
+
+
+def start_polishing(state: LoopState) -> None:
+    """Switch to L-BFGS (``training.then_lbfgs_steps``): a fresh optimizer, no scheduler steps."""
+    settings = dict(state.polish or {})
+    state.optimizer = build_optimizer(settings, state.parameters)
+    state.optimizer_kind = settings["name"]
+    state.polishing = True
 
 
 def _closure(state: LoopState, batches: list[dict[str, torch.Tensor]], step: int, grad_clip: float | None) -> Callable[[], torch.Tensor]:
@@ -72,28 +92,37 @@ def _closure(state: LoopState, batches: list[dict[str, torch.Tensor]], step: int
 
 
 def run_loop(state: LoopState, training: Mapping[str, Any], hooks: Hooks) -> Outcome:
-    """Train from ``state.start_step`` to ``training['max_steps']``; returns how the stage ended."""
+    """Train from ``state.start_step`` to ``max_steps`` (+ ``then_lbfgs_steps``); returns how the stage ended.
+
+    The L-BFGS steps that follow ``max_steps`` run on one batch per constraint, drawn when
+    they start: L-BFGS builds its curvature model from consecutive gradients of one loss.
+    """
     max_steps, log_every = training["max_steps"], training["log_every"]
     resample, every_ckpt, target = training["resample_every"], training["checkpoint_every"], training["target_loss"]
+    total = total_steps(training)
     began = time.monotonic() - state.elapsed
     batches: list[dict[str, torch.Tensor]] = []
-    for step in range(state.start_step, max_steps):
-        if not batches or (step - state.start_step) % resample == 0:
+    for step in range(state.start_step, total):
+        if step >= max_steps and not state.polishing:
+            start_polishing(state)
+            batches = []
+        if not batches or (not state.polishing and (step - state.start_step) % resample == 0):
             batches = [t.columns(state.dtype, state.device) for t in state.terms]
         lr = current_lr(state.optimizer)
         state.optimizer.step(_closure(state, batches, step, training["grad_clip"]))
-        advance(state.scheduler, state.last["total"])
+        if not state.polishing:
+            advance(state.scheduler, state.last["total"])
         elapsed = time.monotonic() - began
-        if step % log_every == 0 or step == max_steps - 1:
+        if step % log_every == 0 or step == total - 1:
             hooks.log([(step, elapsed, key, value) for key, value in state.last.items()] + [(step, elapsed, "lr", lr)])
         done = step + 1
         if target is not None and state.last["total"] <= target:
-            hooks.save(done, elapsed)
+            hooks.save(done, elapsed, True)
             return "done"
         if hooks.stop_requested():
-            hooks.save(done, elapsed)
+            hooks.save(done, elapsed, False)
             return "cancelled"
-        if done % every_ckpt == 0 and done < max_steps:
-            hooks.save(done, elapsed)
-    hooks.save(max_steps, time.monotonic() - began)
+        if done % every_ckpt == 0 and done < total:
+            hooks.save(done, elapsed, False)
+    hooks.save(total, time.monotonic() - began, True)
     return "done"

@@ -1,4 +1,10 @@
-"""The networks of a stage: built from its config, started from a checkpoint, bound to the problem."""
+"""The networks of a stage: built from its config, started from a checkpoint, bound to the problem.
+
+A checkpoint stores each network's ``state_dict`` and, under ``composition``, how to
+rebuild it (:mod:`engine.nets.corrected`): a plain network, or a frozen base plus
+``eps``-scaled correction networks. Checkpoints written before correction stages
+existed have no ``composition``; their networks are plain ones of ``net_configs``.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,12 @@ from typing import Any, Mapping
 import torch
 
 from ..compile import NetworkBinding
-from ..nets import build_network, load_into
+from ..errors import MtcError
+from ..nets import CorrectedNetwork, build_composed, build_network, correction_config, load_into, plain_spec
+from ..nets.corrected import sub_state
 from ..problem import Problem
+
+Spec = dict[str, Any]
 
 
 def build_networks(problem: Problem, nets: Mapping[str, Any], seed: int, dtype: torch.dtype, device: torch.device) -> dict[str, torch.nn.Module]:
@@ -19,8 +29,50 @@ def build_networks(problem: Problem, nets: Mapping[str, Any], seed: int, dtype: 
     }
 
 
+def saved_specs(saved: Mapping[str, Any]) -> dict[str, Spec]:
+    """How each network of a checkpoint is composed (plain networks for old checkpoints)."""
+    specs = {name: plain_spec(config) for name, config in saved["net_configs"].items()}
+    specs.update(saved.get("composition") or {})
+    return {name: specs[name] for name in saved["networks"] if name in specs}
+
+
+def plain_specs(nets: Mapping[str, Any], names: Any) -> dict[str, Spec]:
+    """Specs of ordinary networks for ``names`` from a stage's ``nets`` config."""
+    return {name: plain_spec(nets[name]) for name in names}
+
+
+def restore_networks(
+    problem: Problem,
+    saved: Mapping[str, Any],
+    dtype: torch.dtype,
+    device: torch.device,
+    trainable: Mapping[str, bool] | None = None,
+) -> tuple[dict[str, torch.nn.Module], dict[str, Spec]]:
+    """Rebuild every network of ``problem`` exactly as the checkpoint ``saved`` holds it.
+
+    ``trainable`` (network -> bool) sets which networks train; by default all are frozen
+    (inference, or the frozen parent of a correction stage). Returns modules and specs.
+    """
+    specs = saved_specs(saved)
+    modules = {}
+    for name, net in problem.networks.items():
+        if name not in specs:
+            raise MtcError(f"the checkpoint has no network {name!r}, which problem.py defines")
+        module = build_composed(specs[name], len(net.inputs), len(net.outputs), dtype=dtype)
+        try:
+            module.load_state_dict(saved["networks"][name])
+        except RuntimeError as exc:
+            raise MtcError(
+                f"network {name!r} of the checkpoint does not match problem.py (did its inputs or outputs change?): "
+                f"{str(exc).splitlines()[0]}"
+            ) from None
+        module.requires_grad_(bool(trainable and trainable.get(name)))
+        modules[name] = module.to(device)
+    return modules, {name: specs[name] for name in problem.networks}
+
+
 def start_from(modules: Mapping[str, torch.nn.Module], nets: Mapping[str, Any], saved: Mapping[str, Any]) -> list[str]:
-    """Load a checkpoint's weights into ``modules`` (widening where the config is wider).
+    """Load a checkpoint's plain networks into ``modules`` (widening where the config is wider).
 
     Returns the networks the checkpoint did not have (they keep their fresh weights).
     """
@@ -31,6 +83,40 @@ def start_from(modules: Mapping[str, torch.nn.Module], nets: Mapping[str, Any], 
             continue
         load_into(module, saved["networks"][name], saved["net_configs"][name], nets[name], name=name)
     return fresh
+
+
+def continue_networks(
+    problem: Problem, nets: Mapping[str, Any], saved: Mapping[str, Any], seed: int, dtype: torch.dtype, device: torch.device
+) -> tuple[dict[str, torch.nn.Module], dict[str, Spec]]:
+    """A standard child's networks: its parent's, widened where the child's config is wider.
+
+    A network the parent had corrected keeps its frozen base and ``eps``; its correction
+    networks continue (and may widen) with the child's ``nets.<NET>`` settings.
+    """
+    modules = build_networks(problem, nets, seed, dtype, device)
+    specs = plain_specs(nets, problem.networks)
+    parent_specs = saved_specs(saved)
+    plain = {name: m for name, m in modules.items() if parent_specs.get(name, {"kind": "net"})["kind"] == "net"}
+    start_from(plain, nets, saved)
+    for name, net in problem.networks.items():
+        spec = parent_specs.get(name)
+        if spec is None or spec["kind"] == "net":
+            continue
+        state = saved["networks"][name]
+        base = build_composed(spec["base"], len(net.inputs), len(net.outputs), dtype=dtype)
+        base.load_state_dict(sub_state(state, "base"))
+        corrections = []
+        configs = []
+        for i, (old, f_d) in enumerate(zip(spec["corrections"], spec["f_d"])):
+            config = correction_config(nets[name], f_d)
+            correction = build_network(config, len(net.inputs), 1, seed=seed + 101 * i, dtype=dtype)
+            load_into(correction, sub_state(state, f"corrections.{i}"), old, config, name=name)
+            corrections.append(correction)
+            configs.append(config)
+        module = CorrectedNetwork(base, corrections, spec["eps"]).requires_grad_(nets[name]["trainable"])
+        modules[name] = module.to(device)
+        specs[name] = {**spec, "corrections": configs}
+    return modules, specs
 
 
 def bind(problem: Problem, modules: Mapping[str, torch.nn.Module]) -> dict[str, NetworkBinding]:

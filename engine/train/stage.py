@@ -11,13 +11,16 @@ import torch
 
 from ..compile import compile_problem
 from ..config import ConfigError, validate_config
+from ..config.schema import LBFGS
 from ..errors import MtcError
+from ..kinds import float32_warning
 from ..layout import stage_folder
 from ..problem import Problem, load_problem
 from .checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
 from .device import resolve_device, resolve_dtype
+from .correction_stage import add_corrections
 from .loop import Hooks, LoopState, LossRow, Outcome, run_loop
-from .networks import bind, build_networks, start_from
+from .networks import bind, build_networks, continue_networks, plain_specs, restore_networks
 from .optim import build_optimizer, build_scheduler
 from .optim_state import named_trainable, restore, snapshot
 from .terms import build_terms
@@ -25,7 +28,11 @@ from .terms import build_terms
 
 @dataclass(frozen=True)
 class StagePlan:
-    """What to train: a stage of a project, from scratch, from its parent, or resumed."""
+    """What to train: a stage of a project, from scratch, from its parent, or resumed.
+
+    ``kind`` is the stage's kind: ``standard`` continues from the parent's weights,
+    ``correction`` adds ``eps``-scaled correction networks to the frozen parent.
+    """
 
     project: Path
     stage: str
@@ -33,6 +40,7 @@ class StagePlan:
     parent: str | None = None
     resume: bool = False
     device: str | None = None
+    kind: str = "standard"
 
 
 def _ignore(*args: Any) -> None:
@@ -48,6 +56,8 @@ class StageHooks:
     checkpointed: Callable[[int, Path], None] = _ignore
     started: Callable[[int], None] = _ignore
     flush: Callable[[], None] = _ignore  # called before each checkpoint, so no logged row predates a lost one
+    corrected: Callable[[dict[str, Any]], None] = _ignore  # a correction stage's eps/f_d, once they are known
+    warn: Callable[[str], None] = _ignore
 
 
 def checked_config(problem: Problem, plan: StagePlan) -> dict[str, Any]:
@@ -58,6 +68,28 @@ def checked_config(problem: Problem, plan: StagePlan) -> dict[str, Any]:
         raise MtcError(
             f"stage {plan.stage!r} no longer matches problem.py ({exc}): run `mtc init-conf` to merge the configs"
         ) from None
+
+
+def _networks(
+    plan: StagePlan, problem: Problem, config: dict[str, Any], dtype: torch.dtype, device: torch.device
+) -> tuple[dict[str, torch.nn.Module], dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]:
+    """The stage's modules, their composition specs, the checkpoint they came from, and the correction record."""
+    nets, seed = config["nets"], config["training"]["seed"]
+    trainable = {name: settings["trainable"] for name, settings in nets.items()}
+    if plan.resume:
+        saved = load_checkpoint(stage_folder(plan.project, plan.stage), plan.stage)
+        modules, specs = restore_networks(problem, saved, dtype, device, trainable)
+        return modules, specs, saved, saved.get("correction")
+    if plan.parent is None:
+        if plan.kind == "correction":
+            raise MtcError(f"correction stage {plan.stage!r} has no parent: it corrects its parent stage's model")
+        return build_networks(problem, nets, seed, dtype, device), plain_specs(nets, problem.networks), None, None
+    saved = load_checkpoint(stage_folder(plan.project, plan.parent), plan.parent)
+    if plan.kind == "correction":
+        modules, specs, record = add_corrections(plan, problem, config, saved, dtype, device)
+        return modules, specs, None, record
+    modules, specs = continue_networks(problem, nets, saved, seed, dtype, device)
+    return modules, specs, saved, None
 
 
 def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[str, Any]]:
@@ -73,14 +105,11 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
     dtype = resolve_dtype(training["precision"])
     rng = np.random.default_rng(training["seed"])
     torch.manual_seed(training["seed"])
-    modules = build_networks(problem, config["nets"], training["seed"], dtype, device)
-    saved = None
-    if plan.resume:
-        saved = load_checkpoint(stage_folder(plan.project, plan.stage), plan.stage)
-    elif plan.parent is not None:
-        saved = load_checkpoint(stage_folder(plan.project, plan.parent), plan.parent)
-    if saved is not None:
-        start_from(modules, config["nets"], saved)
+    if plan.kind == "correction" and training["precision"] != "float64":
+        hooks.warn(float32_warning(plan.stage))
+    modules, specs, saved, correction = _networks(plan, problem, config, dtype, device)
+    if correction is not None:
+        hooks.corrected(correction)
     params = named_trainable(modules)
     if not params:
         raise MtcError(f"every network of stage {plan.stage!r} is frozen: set nets.<NET>.trainable=true for one")
@@ -95,6 +124,8 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
         terms=build_terms(problem, compile_problem(problem), config, rng),
         dtype=dtype,
         device=device,
+        optimizer_kind=kind,
+        polish=config["optimizer"] if kind == "lbfgs" else LBFGS().model_dump(mode="json"),
     )
     if saved is not None:
         restore(optimizer, kind, params, saved["optimizer"])
@@ -103,16 +134,20 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
         restore_rng(rng, saved["rng"])
         state.start_step, state.elapsed = saved["step"], saved["elapsed"]
 
-    def save(step: int, elapsed: float) -> None:
+    def save(step: int, elapsed: float, finished: bool = False) -> None:
         hooks.flush()
         path = save_checkpoint(
             stage_folder(plan.project, plan.stage),
             {
                 "step": step,
                 "elapsed": elapsed,
+                "finished": finished,
+                "kind": plan.kind,
                 "networks": {name: module.state_dict() for name, module in modules.items()},
                 "net_configs": config["nets"],
-                "optimizer": snapshot(optimizer, kind, params),
+                "composition": specs,
+                "correction": correction,
+                "optimizer": snapshot(state.optimizer, state.optimizer_kind, params),
                 "scheduler": scheduler.state_dict(),
                 "rng": rng_state(rng),
                 "config": config,

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from ..errors import MtcError
 from ..store import Storage, open_storage
-from ..store.queue import Claim, ClaimLost, begin_run, claim_next, finish, pending_work, reap_stale
+from ..kinds import describe_correction
+from ..store.queue import Claim, ClaimLost, begin_run, claim_next, finish, pending_work, reap_stale, record_correction
 from ..layout import CHECKPOINT_FILE, LOG_FILE, stage_folder
 from ..train import NonFiniteLoss, StageHooks, StagePlan, train_stage
 from ..train.device import resolve_device
@@ -88,14 +89,21 @@ class Worker:
             begin_run(storage, claim, step, offset)
             log.info("training from step %d%s", step, " (resumed from checkpoint)" if resume else "")
 
+        def corrected(info: dict) -> None:
+            record_correction(storage, claim, info)
+            for line in describe_correction(info):
+                log.info("correction of %s: %s", record.parent, line)
+
         hooks = StageHooks(
             log=rows.add,
             stop_requested=lambda: beat.cancel.is_set() or beat.lost.is_set() or self.interrupted.is_set(),
             checkpointed=lambda step, path: log.info("checkpoint at step %d", step),
             started=started,
             flush=rows.flush,
+            corrected=corrected,
+            warn=lambda message: log.warning("%s", message),
         )
-        plan = StagePlan(self.project, claim.stage, record.config, record.parent, resume, self.device)
+        plan = StagePlan(self.project, claim.stage, record.config, record.parent, resume, self.device, record.kind)
         beat.start()
         status, error = "failed", None
         try:

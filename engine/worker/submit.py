@@ -19,15 +19,21 @@ class Submission:
 
 
 def _check_lineage(name: str, lineage: list[StageRecord]) -> None:
-    for ancestor in lineage[:-1]:
+    for ancestor, below in zip(lineage[:-1], lineage[1:]):
         if ancestor.status == "failed":
+            if below.kind == "correction":
+                raise MtcError(
+                    f"cannot train {name!r}: {below.name!r} is a correction of {ancestor.name!r}, which never "
+                    f"finished (it failed: {ancestor.error}); a correction is computed from its parent's final "
+                    f"model: `mtc clean --stage {ancestor.name}` and train it again"
+                )
             raise MtcError(
                 f"cannot train {name!r}: its ancestor {ancestor.name!r} failed ({ancestor.error}); "
                 f"`mtc clean --stage {ancestor.name}` and train it again, or start a new branch"
             )
     for parent, child in zip(lineage, lineage[1:]):
-        if child.status == "done":
-            continue
+        if child.status == "done" or child.kind == "correction":
+            continue  # a correction's nets.<NET> settings shape new correction networks, not the parent's
         for net, settings in child.config["nets"].items():
             if net in parent.config["nets"]:
                 try:

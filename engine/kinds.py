@@ -1,0 +1,48 @@
+"""Stage kinds and the rules that come with them; light (no torch), for the CLI, the store API and the trainer.
+
+* ``standard``: a training branch, or a child continuing from its parent's weights.
+* ``correction``: a child that freezes its parent's model and adds, for each network output,
+  ``eps * u_corr`` (Wang & Lai 2024, multi-stage neural networks); see docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+STAGE_KINDS = ("standard", "correction")
+
+__all__ = ["STAGE_KINDS", "correction_defaults", "describe_correction", "float32_warning", "precision_warning"]
+
+
+def float32_warning(stage: str) -> str:
+    """The warning for a correction stage set to train in float32."""
+    return (
+        f"correction stage {stage!r} trains in float32: its rounding error (~1e-7 relative) is about the "
+        "size of the corrections, so it cannot get below ~1e-7; set training.precision=float64"
+    )
+
+
+def precision_warning(stage: str, kind: str, config: Mapping[str, Any]) -> str | None:
+    """A warning when a stage's settings defeat the purpose of its kind (a float32 correction), else None."""
+    if kind == "correction" and config["training"]["precision"] != "float64":
+        return float32_warning(stage)
+    return None
+
+
+def correction_defaults(networks: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings a new correction child starts with (before the user's own): float64, every network corrected."""
+    return {"training.precision": "float64", **{f"nets.{name}.trainable": True for name in networks}}
+
+
+def describe_correction(record: Mapping[str, Any]) -> list[str]:
+    """One line per corrected output (and per warning) for logs and ``mtc show training``."""
+    lines = [
+        f"{out}: eps = {e['eps']:.3e}, f_d = {e['f_d']:.4g} (sigma = 2 pi f_d = {e['sigma']:.4g}"
+        + (f"; the residual's own peak: {e['f_residual']:.4g}" if e.get("f_residual") is not None else "") + "), "
+        f"residual RMS = {e['residual_rms']:.3e} of {e['constraint'] or '-'} (order {e['order']}, "
+        f"coefficient {e['coefficient']:.3g}); {e['method']}"
+        for out, e in record.get("outputs", {}).items()
+    ]
+    lines += [f"{name}: not corrected (nets.{name}.trainable is false)" for name in record.get("uncorrected", [])]
+    return lines + [f"warning: {w}" for w in record.get("warnings", [])]

@@ -1,0 +1,98 @@
+"""Start a correction stage: freeze the parent's model, measure its residual, add ``eps * u_corr`` per output."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping
+
+import torch
+
+from ..compile import compile_problem
+from ..errors import MtcError
+from ..kinds import float32_warning
+from ..nets import CorrectedNetwork, build_network, correction_config
+from ..nets.corrected import depth
+from ..problem import Problem
+from .correction import estimate_corrections
+from .loop import total_steps
+from .networks import bind, restore_networks
+
+if TYPE_CHECKING:
+    from .stage import StagePlan
+
+
+def parent_finished(saved: Mapping[str, Any]) -> bool:
+    """Whether a checkpoint is the end of its stage (all steps, or its target loss reached)."""
+    if "finished" in saved:
+        return bool(saved["finished"])
+    return saved["step"] >= total_steps(saved["config"]["training"])  # written before the flag existed
+
+
+def check_correctable(problem: Problem, stage: str) -> None:
+    """A correction needs network outputs to correct."""
+    if not any(net.outputs for net in problem.networks.values()):
+        raise MtcError(
+            f"stage {stage!r} is a correction stage, but problem.py defines no neural network outputs: "
+            "there is nothing to correct (add a network with p.add_neural_network)"
+        )
+
+
+def add_corrections(
+    plan: "StagePlan",
+    problem: Problem,
+    config: Mapping[str, Any],
+    saved: Mapping[str, Any],
+    dtype: torch.dtype,
+    device: torch.device,
+) -> tuple[dict[str, torch.nn.Module], dict[str, Any], dict[str, Any]]:
+    """The correction stage's modules and specs, and the record of what it computed.
+
+    Each network the stage trains (``nets.<NET>.trainable``) becomes ``parent + eps * u_corr``
+    with one Fourier-feature correction network per output; the others stay the parent's,
+    frozen. ``saved`` is the parent's checkpoint, which must be the end of the parent's training.
+    """
+    check_correctable(problem, plan.stage)
+    if not parent_finished(saved):
+        total = total_steps(saved["config"]["training"])
+        raise MtcError(
+            f"stage {plan.stage!r} corrects {plan.parent!r}, which never finished (its checkpoint is at step "
+            f"{saved['step']} of {total}): the correction is computed from the parent's final residual, so "
+            f"train {plan.parent!r} to the end first (`mtc train --stage {plan.parent}`)"
+        )
+    nets, training = config["nets"], config["training"]
+    base, base_specs = restore_networks(problem, saved, dtype, device)
+    corrected = [name for name in problem.networks if nets[name]["trainable"]]
+    outputs = [out for name in corrected for out in problem.networks[name].outputs]
+    estimates = estimate_corrections(
+        problem, compile_problem(problem), bind(problem, base), config, outputs, dtype, device, training["seed"]
+    )
+    modules: dict[str, torch.nn.Module] = {}
+    specs: dict[str, Any] = {}
+    record_outputs: dict[str, Any] = {}
+    for index, (name, net) in enumerate(problem.networks.items()):
+        if name not in corrected:
+            modules[name], specs[name] = base[name], base_specs[name]
+            continue
+        level = depth(base_specs[name]) + 1
+        found = [estimates[out] for out in net.outputs]
+        configs = [correction_config(nets[name], e.f_d) for e in found]
+        networks = [
+            build_network(c, len(net.inputs), 1, seed=training["seed"] + 1000 * level + 10 * index + i, dtype=dtype)
+            for i, c in enumerate(configs)
+        ]
+        module = CorrectedNetwork(base[name], networks, [e.eps for e in found]).requires_grad_(True)
+        modules[name] = module.to(device)
+        specs[name] = {
+            "kind": "corrected", "base": base_specs[name], "corrections": configs,
+            "eps": [e.eps for e in found], "f_d": [e.f_d for e in found], "stage": plan.stage,
+        }  # fmt: skip
+        for e in found:
+            record_outputs[e.output] = {"network": name, "level": level, **e.to_json()}
+    warnings = [float32_warning(plan.stage)] if training["precision"] != "float64" else []
+    record = {
+        "parent": plan.parent,
+        "outputs": record_outputs,
+        "uncorrected": [name for name in problem.networks if name not in corrected],
+        "precision": training["precision"],
+        "warnings": warnings,
+    }
+    return modules, specs, record
