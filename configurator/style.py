@@ -26,6 +26,7 @@ CSS = """
 .mtc-app .mtc-unsaved { color: #ef6c00; font-weight: 600; }
 .mtc-app .mtc-readonly-banner { background: #fff8e1; border-radius: 4px; padding: 4px 8px; }
 .mtc-app pre.mtc-text { white-space: pre; font-size: 0.85em; max-height: 420px; overflow: auto; }
+.mtc-app .mtc-loss-plot > .js-plotly-plot { flex: 1 1 auto; min-width: 0; }  /* the figure takes the panel's width */
 </style>
 """
 

@@ -5,8 +5,6 @@ Buttons are found by their words, as a user (and the browser tests) find them.
 
 from __future__ import annotations
 
-import os
-import signal
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -24,10 +22,11 @@ from configurator.style import field_class
 from engine.config import describe_fields, default_config
 from engine.project import create_project
 from engine.stages import StageBook
-from engine.store.queue import request_cancel
 from engine.worker.registry import live_workers
 from engine.worker.runner import Worker
 from engine.worker.submit import submit
+
+from processes import stop_workers
 
 HEAT_NETS = ("metalNN", "paperNN")
 HEAT_CONSTRAINTS = ("metal_diff", "paper_diff", "interface_eq", "interface_flux")
@@ -135,15 +134,7 @@ def open_apps() -> Iterator[Callable[[Path], ConfiguratorApp]]:
     yield make
     for app in apps:
         app.close()
-        with StageBook(app.project) as book:
-            for record in book.stages():
-                if record.status in ("queued", "running"):
-                    request_cancel(book.storage, record.name)
-        deadline = time.monotonic() + 20
-        while live_workers(app.project) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        for pid in live_workers(app.project):
-            os.kill(pid, signal.SIGKILL)
+        stop_workers(app.project)
 
 
 @pytest.fixture

@@ -1,16 +1,9 @@
-"""``mtc serve``: Voila serves the project's configurator; a taken port or a non-project is refused."""
+"""``mtc serve`` and the serving ``mtc demo``: Voila serves the configurator; a taken port or a
+non-project is refused; stopping them leaves no process behind."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -19,25 +12,7 @@ from engine.project import create_project
 from engine.stages import StageBook
 
 from conftest import run_mtc
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def get(url: str, timeout: float) -> tuple[int, str]:
-    """The first answer of ``url`` within ``timeout`` seconds (retrying while the server starts)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=60) as response:
-                return response.status, response.read().decode()
-        except (urllib.error.URLError, ConnectionError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
+from processes import free_port, get, mtc_process, shutdown, wait_for_text
 
 
 @pytest.fixture
@@ -48,13 +23,9 @@ def project(tmp_path: Path) -> Path:
     return folder
 
 
-def test_serve_answers_with_the_configurator_page(project: Path) -> None:
+def test_serve_answers_with_the_configurator_page(project: Path, tmp_path: Path) -> None:
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "-C", str(project), "serve", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )  # fmt: skip
-    try:
+    with mtc_process(["-C", str(project), "serve", "--port", str(port)], tmp_path / "serve.log") as server:
         status, page = get(f"http://127.0.0.1:{port}/", timeout=90)
         assert status == 200
         assert "application/vnd.jupyter.widget-view+json" in page  # the app's output, to be bootstrapped
@@ -63,14 +34,11 @@ def test_serve_answers_with_the_configurator_page(project: Path) -> None:
         taken = run_mtc("-C", str(project), "serve", "--port", str(port))
         assert taken.returncode == 1
         assert f"port {port} on 127.0.0.1 is not free" in taken.stderr and "--port" in taken.stderr
-    finally:
-        server.terminate()  # mtc serve passes it on: Voila shuts its kernels down
-        try:
-            output, _ = server.communicate(timeout=30)
-        finally:
-            with contextlib.suppress(ProcessLookupError):  # anything left of the group (nothing, normally)
-                os.killpg(server.pid, signal.SIGKILL)
+        leftovers = shutdown(server)  # SIGTERM: mtc serve stops Voila, Voila its kernels
+    output = (tmp_path / "serve.log").read_text()
     assert f"serving {project / 'configurator.ipynb'} at http://127.0.0.1:{port}/" in output
+    assert server.returncode == 130 and "mtc: interrupted" in output
+    assert leftovers == []
 
 
 def test_serve_refuses_a_folder_that_is_not_a_project(tmp_path: Path) -> None:
@@ -83,3 +51,28 @@ def test_serve_refuses_a_folder_that_is_not_a_project(tmp_path: Path) -> None:
 def test_serve_refuses_a_bad_port(project: Path) -> None:
     result = run_mtc("-C", str(project), "serve", "--port", "70000")
     assert result.returncode == 1 and "--port must be between 1 and 65535" in result.stderr
+
+
+def test_demo_trains_while_serving_then_serves_until_stopped(tmp_path: Path) -> None:
+    port, log = free_port(), tmp_path / "demo.log"
+    with mtc_process(["demo", "--max-steps", "30", "--port", str(port)], log, cwd=tmp_path) as demo:
+        status, page = get(f"http://127.0.0.1:{port}/", timeout=120)
+        assert status == 200 and "mtc configurator of" in page
+        wait_for_text(log, "(Ctrl-C stops)", 240, demo)
+        leftovers = shutdown(demo)
+    output = log.read_text()
+    assert f"the configurator is served at http://127.0.0.1:{port}/" in output
+    assert "relative L2 error" in output and f"still serving the demo's configurator at http://127.0.0.1:{port}/" in output
+    assert demo.returncode == 130 and "Traceback" not in output
+    assert leftovers == []
+    assert "Voil" in (tmp_path / "mtc-demo" / ".mtc" / "logs" / "voila.log").read_text()  # Voila's log, not the terminal
+
+
+def test_demo_refuses_a_taken_port_before_training(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_mtc("demo", "--port", str(port), cwd=tmp_path)
+    assert result.returncode == 1 and f"port {port} on 127.0.0.1 is not free" in result.stderr
+    assert "training" not in result.stdout and "Traceback" not in result.stderr

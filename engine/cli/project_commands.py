@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..problem import format_problem, load_problem, problem_summary
 from ..project import create_project, list_examples
+from .serve_commands import VoilaServer, add_address_options
 
 DEMO_EXAMPLE = "heat-interface"  # engine.demo sets up its stages
 
@@ -23,9 +24,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     examples.add_argument("--json", action="store_true", help="print JSON")
     examples.set_defaults(handler=run_examples)
 
-    demo = commands.add_parser("demo", help="create (or reuse) the seed workflow's demo project and train it")
+    demo = commands.add_parser(
+        "demo", help="create (or reuse) the seed workflow's demo project, train it and serve its configurator"
+    )
     demo.add_argument("folder", nargs="?", default="mtc-demo", help="demo project folder (default: mtc-demo)")
     demo.add_argument("--max-steps", type=int, metavar="N", help="shorten the Adam stage to N steps (a quick look)")
+    demo.add_argument("--no-serve", action="store_true", help="train and report, then exit (no configurator)")
+    add_address_options(demo)
     demo.set_defaults(handler=run_demo)
 
 
@@ -49,8 +54,9 @@ def run_examples(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from ..demo import demo_report, prepare_demo
-    from .train_commands import train_stages
+    """Create or reuse the demo, then train it while Voila serves its configurator (curves grow
+    live there), report, and keep serving until Ctrl-C; ``--no-serve`` trains, reports and exits."""
+    from ..demo import prepare_demo
 
     folder = (Path(args.project) / args.folder).resolve()
     if (folder / "problem.py").is_file():
@@ -61,6 +67,23 @@ def run_demo(args: argparse.Namespace) -> int:
     print()
     print(format_problem(problem_summary(load_problem(folder))))
     pending = prepare_demo(folder, args.max_steps)
+    if args.no_serve:
+        return _train_demo(folder, pending)
+    log = folder / ".mtc" / "logs" / "voila.log"
+    with VoilaServer(folder, args.ip, args.port, log=log) as server:
+        print(f"\nthe configurator is served at {server.url}: open it to watch the loss curves grow (log: {log})")
+        code = _train_demo(folder, pending)
+        if code:
+            return code
+        print(f"\nstill serving the demo's configurator at {server.url} (Ctrl-C stops)", flush=True)
+        return server.wait()
+
+
+def _train_demo(folder: Path, pending: list[str]) -> int:
+    """Train the demo's unfinished stages with progress bars, then compare with the exact solution."""
+    from ..demo import demo_report
+    from .train_commands import train_stages
+
     if pending:
         print(f"training {', '.join(pending)}: an Adam branch, then an L-BFGS child from its weights")
         code = train_stages(folder, ["stage2"])
@@ -68,5 +91,5 @@ def run_demo(args: argparse.Namespace) -> int:
             return code
     print()
     print(demo_report(folder))
-    print(f"\nnext: cd {folder} && mtc show training && mtc status")
+    print(f"\nnext: cd {folder} && mtc show training && mtc status && mtc serve")
     return 0

@@ -10,30 +10,41 @@ abandoned page does not keep its kernel busy.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from ..errors import MtcError
 
 NOTEBOOK = "configurator.ipynb"
 REQUIRED = (NOTEBOOK, "problem.py")
 DEFAULT_PORT = 8866
+DEFAULT_IP = "127.0.0.1"
 CULL_IDLE_S = 600
 CULL_INTERVAL_S = 60
+STOP_TIMEOUT_S = 20
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     serve = commands.add_parser("serve", help="serve configurator.ipynb as a dashboard (Voila) at http://IP:PORT/")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")
-    serve.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
+    add_address_options(serve)
     serve.add_argument(
         "--cull-idle", type=int, default=CULL_IDLE_S, metavar="S",
         help=f"shut down the kernel of a closed page after S idle seconds (default {CULL_IDLE_S})",
     )  # fmt: skip
     serve.set_defaults(handler=run_serve)
+
+
+def add_address_options(parser: argparse.ArgumentParser) -> None:
+    """``--port`` and ``--ip``, shared by ``mtc serve`` and ``mtc demo``."""
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")
+    parser.add_argument("--ip", default=DEFAULT_IP, help=f"address to listen on (default {DEFAULT_IP}; 0.0.0.0 for all)")
 
 
 def check_project(project: Path) -> None:
@@ -80,17 +91,70 @@ def voila_command(ip: str, port: int, cull_idle: int) -> list[str]:
     ]  # fmt: skip
 
 
+class VoilaServer:
+    """Voila serving ``project``'s configurator in a child process; leaving the ``with`` block stops it.
+
+    Voila runs in a process group of its own, so it is stopped exactly once, by this object:
+    SIGINT (it shuts its kernels down), or SIGTERM when SIGINT is ignored here (a background job
+    of a script; its kernels then exit with it), and killed if it hangs. Inside the block SIGTERM
+    acts as Ctrl-C. ``log`` sends Voila's output to a file instead of this terminal.
+    """
+
+    def __init__(self, project: Path, ip: str, port: int, cull_idle: int = CULL_IDLE_S, log: Path | None = None):
+        check_project(project)
+        check_port(ip, port)
+        if cull_idle < 0:
+            raise MtcError(f"--cull-idle must be >= 0 seconds (0 never culls), got {cull_idle}")
+        self.project, self.log = project, log
+        self.url = f"http://{ip}:{port}/"
+        self.command = voila_command(ip, port, cull_idle)
+        self.process: subprocess.Popen | None = None
+        self._previous_sigterm: Any = None
+
+    def __enter__(self) -> VoilaServer:
+        output = None
+        if self.log is not None:
+            self.log.parent.mkdir(parents=True, exist_ok=True)
+            output = self.log.open("ab")
+        with output or contextlib.nullcontext():
+            self.process = subprocess.Popen(
+                self.command, cwd=self.project, stdin=subprocess.DEVNULL, stdout=output,
+                stderr=subprocess.STDOUT if output else None, start_new_session=True,
+            )  # fmt: skip
+        self._previous_sigterm = signal.signal(signal.SIGTERM, _sigterm_as_ctrl_c)
+        return self
+
+    def wait(self) -> int:
+        """Block until Voila exits (Ctrl-C raises KeyboardInterrupt here); returns its exit code."""
+        assert self.process is not None
+        return self.process.wait()
+
+    def __exit__(self, *exc_info: object) -> None:
+        signal.signal(signal.SIGTERM, self._previous_sigterm)
+        assert self.process is not None
+        if self.process.poll() is None:
+            ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN  # then Voila ignores it too
+            self.process.send_signal(signal.SIGTERM if ignored else signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT_S)
+            finally:  # hung, or a second Ctrl-C: stop waiting
+                if self.process.poll() is None:
+                    self.process.kill()
+                    self.process.wait()
+
+
+def _sigterm_as_ctrl_c(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM acts as Ctrl-C: passed on to this command's process group when it leads one (its
+    training workers checkpoint and stop), then raised here as KeyboardInterrupt."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the copy sent to this process by killpg
+    if os.getpgrp() == os.getpid():
+        os.killpg(os.getpid(), signal.SIGTERM)
+    raise KeyboardInterrupt
+
+
 def run_serve(args: argparse.Namespace) -> int:
     project = Path(args.project).resolve()
-    check_project(project)
-    check_port(args.ip, args.port)
-    if args.cull_idle < 0:
-        raise MtcError(f"--cull-idle must be >= 0 seconds (0 never culls), got {args.cull_idle}")
-    print(f"serving {project / NOTEBOOK} at http://{args.ip}:{args.port}/ (Ctrl-C stops)", flush=True)
-    process = subprocess.Popen(voila_command(args.ip, args.port, args.cull_idle), cwd=project)
-    signal.signal(signal.SIGTERM, lambda *_: process.terminate())
-    try:
-        return process.wait()
-    except KeyboardInterrupt:  # Ctrl-C reached Voila too: let it shut its kernels down
-        process.wait()
-        return 130
+    with VoilaServer(project, args.ip, args.port, args.cull_idle) as server:
+        print(f"serving {project / NOTEBOOK} at {server.url} (Ctrl-C stops)", flush=True)
+        return server.wait()
