@@ -12,7 +12,9 @@ Variants, all measured in this one run (rounds interleaved, median of rounds):
   claim-guarded batched loss rows every 10 steps);
 - mtc worker, log_every=1: the same, logging every step (cost of logging).
 
-Steps/s are taken between step WARMUP and the last step from the loop's own wall clock.
+Steps/s are taken between step WARMUP and the last step from the loop's own wall clock; for the
+two in-process variants also from the thread's CPU time (``time.thread_time``), which other jobs
+on a shared machine disturb far less than the wall clock.
 
     python benchmarks/engine_overhead.py [--steps 400] [--rounds 3] [--width 64] [--depth 4]
 """
@@ -42,6 +44,7 @@ from engine.worker.launch import worker_command  # noqa: E402
 from engine.worker.submit import submit  # noqa: E402
 
 WARMUP = 20
+HAND = "hand-written torch loop"
 
 
 def stage_settings(steps: int, width: int, depth: int, log_every: int) -> list[str]:
@@ -59,7 +62,11 @@ def rate(rows: list[tuple[int, float]]) -> float:
     return (s1 - s0) / (t1 - t0)
 
 
-def hand_written(steps: int, width: int, depth: int, device: torch.device) -> float:
+Rates = tuple[float, float | None]
+"""Steps/s from the wall clock and from the thread's CPU time (None where not measured)."""
+
+
+def hand_written(steps: int, width: int, depth: int, device: torch.device) -> Rates:
     """The minimal loop a researcher would write for this problem."""
     torch.manual_seed(0)
     layers: list[torch.nn.Module] = []
@@ -70,7 +77,7 @@ def hand_written(steps: int, width: int, depth: int, device: torch.device) -> fl
     net = torch.nn.Sequential(*layers, torch.nn.Linear(size, 1)).to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.95 ** (s / 200))
-    stamps = []
+    stamps, cpu = [], []
     start = time.perf_counter()
     for step in range(steps):
         xy = torch.rand(1000, 2, device=device, requires_grad=True)
@@ -93,25 +100,32 @@ def hand_written(steps: int, width: int, depth: int, device: torch.device) -> fl
         if step % 10 == 0 or step == steps - 1:
             loss.item()  # what logging the loss would cost: one sync
             stamps.append((step, time.perf_counter() - start))
-    return rate(stamps)
+            cpu.append((step, time.thread_time()))
+    return rate(stamps), rate(cpu)
 
 
-def mtc_trainer(project: Path, settings: list[str], device: str) -> float:
+def mtc_trainer(project: Path, settings: list[str], device: str) -> Rates:
     with StageBook(project) as book:
         config = set_values(book.stage("stage1").config, settings, book.problem()[0])
     rows: list = []
-    train_stage(StagePlan(project, "bench", config, device=device), StageHooks(log=rows.extend))
-    return rate([(s, t) for s, t, key, _ in rows if key == "total"])
+    cpu: list[tuple[int, float]] = []
+
+    def log(batch: list) -> None:
+        cpu.append((batch[0][0], time.thread_time()))
+        rows.extend(batch)
+
+    train_stage(StagePlan(project, "bench", config, device=device), StageHooks(log=log))
+    return rate([(s, t) for s, t, key, _ in rows if key == "total"]), rate(cpu)
 
 
-def mtc_worker(project: Path, settings: list[str], device: str, name: str) -> float:
+def mtc_worker(project: Path, settings: list[str], device: str, name: str) -> Rates:
     with StageBook(project) as book:
         book.new_branch(name, source="stage1", assignments=settings)
         submit(book.storage, [name])
     subprocess.run([*worker_command(project, device)], check=True, stdout=subprocess.DEVNULL)
     with open_storage(project) as storage:
         rows = [(r["step"], r["wall_time"]) for r in storage.loss_rows(name, keys=["total"])]
-    return rate(rows)
+    return rate(rows), None
 
 
 def main() -> None:
@@ -125,28 +139,44 @@ def main() -> None:
     project = create_project(Path(tempfile.mkdtemp()) / "bench", example="poisson-2d")
     with StageBook(project) as book:
         book.init_conf()
-    results: dict[str, list[float]] = {}
+    results: dict[str, list[Rates]] = {}
     for round_ in range(args.rounds):
         base = stage_settings(args.steps, args.width, args.depth, 10)
         every = stage_settings(args.steps, args.width, args.depth, 1)
         measured = {
-            "hand-written torch loop": hand_written(args.steps, args.width, args.depth, torch.device(args.device)),
+            HAND: hand_written(args.steps, args.width, args.depth, torch.device(args.device)),
             "mtc trainer (in-process)": mtc_trainer(project, base, args.device),
             "mtc worker (SQLite, log_every=10)": mtc_worker(project, base, args.device, f"w{round_}"),
             "mtc worker (SQLite, log_every=1)": mtc_worker(project, every, args.device, f"e{round_}"),
         }
         for key, value in measured.items():
             results.setdefault(key, []).append(value)
-        print(f"round {round_ + 1}: " + ", ".join(f"{k}: {v:.1f}" for k, v in measured.items()), file=sys.stderr)
-    reference = statistics.median(results["hand-written torch loop"])
+        print(f"round {round_ + 1}: " + ", ".join(f"{k}: {v[0]:.1f}" for k, v in measured.items()), file=sys.stderr)
     device = torch.cuda.get_device_name() if args.device.startswith("cuda") else f"CPU ({torch.get_num_threads()} threads)"
     print(f"poisson-2d, {args.width}x{args.depth} silu, batch 1000+200, {args.steps} steps x {args.rounds} rounds, "
           f"torch {torch.__version__}, {device}\n")  # fmt: skip
-    print("| variant | steps/s (median) | relative to hand-written |")
-    print("|---|---|---|")
+    print(table(results))
+
+
+
+def table(results: dict[str, list[Rates]]) -> str:
+    """Median steps/s of each variant and its ratio to the hand-written loop, by wall clock and by CPU time."""
+    lines = [
+        "| variant | steps/s, wall (median) | relative | steps/s, CPU time (median) | relative |",
+        "|---|---|---|---|---|",
+    ]
+    reference = [statistics.median(r[i] for r in results[HAND] if r[i] is not None) for i in (0, 1)]
     for key, values in results.items():
-        median = statistics.median(values)
-        print(f"| {key} | {median:.1f} | {median / reference:.3f} |")
+        cells = [f"{key}"]
+        for i in (0, 1):
+            measured = [v[i] for v in values if v[i] is not None]
+            if measured:
+                median = statistics.median(measured)
+                cells += [f"{median:.1f}", f"{median / reference[i]:.3f}"]
+            else:
+                cells += ["-", "-"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

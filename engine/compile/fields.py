@@ -86,7 +86,9 @@ class BatchFields:
         for variable, grad in zip(variables, grads):
             derived = (name, tuple(sorted((*key[1][:-1], variable))))
             self._cache.setdefault(derived, torch.zeros_like(lower) if grad is None else grad)
-        return self._cache.setdefault(key, torch.zeros_like(lower))  # not a network input: zero
+        if key not in self._cache:  # not a network input: zero
+            self._cache[key] = torch.zeros_like(lower)
+        return self._cache[key]
 
     def _evaluate(self, output: str) -> None:
         binding, _ = self._owner[output]

@@ -57,6 +57,11 @@ class LoopState:
     polish: Mapping[str, Any] | None = None  # the L-BFGS settings of training.then_lbfgs_steps
     polishing: bool = False
 
+    @property
+    def names(self) -> list[str]:
+        """The loss terms' names, in order."""
+        return [term.name for term in self.terms]
+
 
 def total_steps(training: Mapping[str, Any]) -> int:
     """Steps of a stage: ``max_steps`` of its optimizer plus ``then_lbfgs_steps`` of L-BFGS."""
@@ -74,10 +79,11 @@ def start_polishing(state: LoopState) -> None:
 def _closure(state: LoopState, batches: list[dict[str, torch.Tensor]], step: int, grad_clip: float | None) -> Callable[[], torch.Tensor]:
     def closure() -> torch.Tensor:
         state.optimizer.zero_grad(set_to_none=True)
-        losses = {t.name: t.loss(state.bindings, b) for t, b in zip(state.terms, batches)}
-        total = torch.stack(list(losses.values())).sum()
-        values = {name: float(v.detach()) for name, v in losses.items()}
-        if not math.isfinite(float(total.detach())):
+        losses = torch.stack([t.loss(state.bindings, b) for t, b in zip(state.terms, batches)])
+        total = losses.sum()
+        values = dict(zip(state.names, losses.detach().tolist()))  # one copy out for every term
+        value = float(total.detach())
+        if not math.isfinite(value):
             culprit = next((n for n, v in values.items() if not math.isfinite(v)), "total")
             raise NonFiniteLoss(step, f"constraint {culprit!r}")
         total.backward()
@@ -85,7 +91,7 @@ def _closure(state: LoopState, batches: list[dict[str, torch.Tensor]], step: int
             norm = torch.nn.utils.clip_grad_norm_(state.parameters, grad_clip)
             if not torch.isfinite(norm):
                 raise NonFiniteLoss(step, "the gradient")
-        state.last = {"total": float(total.detach()), **values}
+        state.last = {"total": value, **values}
         return total
 
     return closure

@@ -10,14 +10,24 @@ Scheduler = torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.Redu
 
 
 def build_optimizer(config: Mapping[str, Any], params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
-    """Adam, AdamW, SGD (momentum) or L-BFGS (strong Wolfe line search by default)."""
+    """Adam, AdamW, SGD (momentum) or L-BFGS (strong Wolfe line search by default).
+
+    Adam, AdamW and SGD use torch's fused kernels (one kernel for all parameters instead of
+    several per tensor: several times faster per step on the CPU for PINN-sized networks).
+    """
     name = config["name"]
     params = list(params)
     if name in ("adam", "adamw"):
         kind = torch.optim.Adam if name == "adam" else torch.optim.AdamW
-        return kind(params, lr=config["lr"], betas=tuple(config["betas"]), eps=config["eps"], weight_decay=config["weight_decay"])
+        return kind(
+            params, lr=config["lr"], betas=tuple(config["betas"]), eps=config["eps"],
+            weight_decay=config["weight_decay"], fused=_fusable(params),
+        )  # fmt: skip
     if name == "sgd":
-        return torch.optim.SGD(params, lr=config["lr"], momentum=config["momentum"], weight_decay=config["weight_decay"])
+        return torch.optim.SGD(
+            params, lr=config["lr"], momentum=config["momentum"], weight_decay=config["weight_decay"],
+            fused=_fusable(params),
+        )  # fmt: skip
     if name == "lbfgs":
         line_search = None if config["line_search"] == "none" else config["line_search"]
         # torch's default tolerances (1e-7 on the gradient) stop L-BFGS long before PINN losses
@@ -27,6 +37,13 @@ def build_optimizer(config: Mapping[str, Any], params: Iterable[torch.nn.Paramet
             line_search_fn=line_search, tolerance_grad=0.0, tolerance_change=0.0,
         )  # fmt: skip
     raise ValueError(f"unknown optimizer {name!r}")
+
+
+def _fusable(params: list[torch.nn.Parameter]) -> bool | None:
+    """Whether torch's fused optimizer kernels take these parameters (floating point, one CPU/CUDA device)."""
+    devices = {p.device.type for p in params}
+    fits = len(devices) == 1 and devices <= {"cpu", "cuda"} and all(p.is_floating_point() for p in params)
+    return True if fits else None
 
 
 def build_scheduler(config: Mapping[str, Any], optimizer: torch.optim.Optimizer, max_steps: int) -> Scheduler:

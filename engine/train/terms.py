@@ -20,16 +20,23 @@ Draw = Callable[[], dict[str, np.ndarray]]
 
 @dataclass(frozen=True)
 class LossTerm:
-    """``weight * mean(residual^2)`` over a batch that ``draw`` samples afresh when asked."""
+    """``weight * mean(residual^2)`` over a batch that ``draw`` samples afresh when asked.
+
+    ``needed`` names the sampled columns the residual and the weight read (their variables and
+    the inputs of the networks they evaluate); only those become tensors.
+    """
 
     name: str
     residual: CompiledExpression
     weight: float | CompiledExpression
     draw: Draw
+    needed: frozenset[str]
 
     def columns(self, dtype: torch.dtype, device: torch.device) -> dict[str, torch.Tensor]:
         """A new batch as tensors, differentiable where the residual needs it."""
-        return as_columns(self.draw(), dtype, device, self.residual.grad_variables)
+        batch = self.draw()
+        wanted = {key: batch[key] for key in self.needed if key in batch}
+        return as_columns(wanted, dtype, device, self.residual.grad_variables)
 
     def loss(self, networks: Mapping[str, NetworkBinding], columns: Mapping[str, torch.Tensor]) -> torch.Tensor:
         fields = BatchFields(networks, columns)
@@ -37,6 +44,14 @@ class LossTerm:
         if isinstance(self.weight, CompiledExpression):
             return (self.weight(fields).detach() * squared).mean()
         return self.weight * squared.mean()
+
+
+def _needed(problem: Problem, *expressions: float | CompiledExpression) -> frozenset[str]:
+    """The columns ``expressions`` read: their variables and the inputs of the networks they evaluate."""
+    compiled = [e for e in expressions if isinstance(e, CompiledExpression)]
+    variables = {v for e in compiled for v in e.variables}
+    inputs = {v for e in compiled for output, _ in e.requests for v in problem.network_of(output).inputs}
+    return frozenset(variables | inputs)
 
 
 def _weight(value: Any) -> float | CompiledExpression:
@@ -71,12 +86,14 @@ def build_terms(
     for name, settings in config["constraints"].items():
         if settings["include"]:
             draw = _subdomain_draw(problem, name, settings["batch_size"], rng, sampler)
-            terms.append(LossTerm(name, compiled.residuals[name], _weight(settings["weight"]), draw))
+            residual, weight = compiled.residuals[name], _weight(settings["weight"])
+            terms.append(LossTerm(name, residual, weight, draw, _needed(problem, residual, weight)))
     for name, settings in config["data"].items():
         if settings["include"]:
             data = problem.data_constraints[name]
             table = load_columns(data.path, [*data.inputs, data.target])
             table[TARGET] = table.pop(data.target)
             residual = CompiledExpression(data.expanded - sympy.Symbol(TARGET))
-            terms.append(LossTerm(name, residual, float(settings["weight"]), _data_draw(table, settings["batch_size"], rng)))
+            draw = _data_draw(table, settings["batch_size"], rng)
+            terms.append(LossTerm(name, residual, float(settings["weight"]), draw, _needed(problem, residual)))
     return terms

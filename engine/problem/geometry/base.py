@@ -87,9 +87,13 @@ class Arg:
         self.where = where
         self.symbols = tuple(sorted(expr.free_symbols, key=str))
         self._fn = sympy.lambdify(self.symbols, expr, "numpy")
+        self.constant: float | None = None if self.symbols else float(expr)
+        """The value of an argument that depends on no parameter (the common case), else None."""
 
     def __call__(self, params: Values, n: int) -> np.ndarray:
         """The argument's value for each of ``n`` points, from the per-point ``params``."""
+        if self.constant is not None:
+            return np.full(n, self.constant)
         try:
             inputs = [params[str(symbol)] for symbol in self.symbols]
         except KeyError as err:
@@ -108,8 +112,18 @@ class Arg:
 
 
 def evaluate_point(point: tuple[Arg, ...], params: Values, n: int) -> np.ndarray:
-    """A point argument evaluated for ``n`` points: shape (n, d)."""
+    """A point argument evaluated for ``n`` points: shape (n, d) (a read-only view when it is constant)."""
+    fixed = constant_point(point)
+    if fixed is not None:
+        return np.broadcast_to(fixed, (n, len(point)))
     return np.stack([arg(params, n) for arg in point], axis=1)
+
+
+def constant_point(point: tuple[Arg, ...]) -> np.ndarray | None:
+    """The coordinates of a point argument that depends on no parameter, else None."""
+    if any(arg.constant is None for arg in point):
+        return None
+    return np.array([arg.constant for arg in point])
 
 
 class Geometry(ABC):

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.problem.geometry.base import Values, coords, evaluate_point, unit_samples
+from engine.problem.geometry.base import Values, constant_point, coords, evaluate_point, unit_samples
 from engine.problem.geometry.pieces import Piece, PiecewiseBoundary
 
 
@@ -49,12 +49,17 @@ class AxisBox(PiecewiseBoundary):
         super().__init__(name, dims)
         self.a = self._point("a", a)
         self.b = self._point("b", b)
+        corners = constant_point(self.a), constant_point(self.b)
+        self._fixed = None if corners[0] is None or corners[1] is None else (np.minimum(*corners), np.maximum(*corners))
 
     @property
     def _walls(self) -> tuple[int, ...]:
         return tuple(range(len(self.dims))) if self.wall_axes is None else self.wall_axes
 
     def _box(self, params: Values, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._fixed is not None:  # corners that depend on no parameter: computed once
+            lo, hi = self._fixed
+            return np.broadcast_to(lo, (n, len(lo))), np.broadcast_to(hi, (n, len(hi)))
         a = evaluate_point(self.a, params, n)
         b = evaluate_point(self.b, params, n)
         return np.minimum(a, b), np.maximum(a, b)

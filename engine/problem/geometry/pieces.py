@@ -40,7 +40,8 @@ class PiecewiseBoundary(Geometry):
         """
         pieces = self._pieces()
         u = unit_samples(n, max([1, *(piece.dim for piece in pieces)]), rng, sampler)
-        measures = np.stack([piece.measure(params, n) for piece in pieces], axis=1)
+        sized = n if params else 1  # without parameters every point sees the same pieces: measure them once
+        measures = np.broadcast_to(np.stack([piece.measure(params, sized) for piece in pieces], axis=1), (n, len(pieces)))
         total = measures.sum(axis=1)
         if np.any(total <= 0):
             raise ProblemError(f"{self.kind} has a boundary of zero size: check its arguments")
