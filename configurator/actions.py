@@ -96,16 +96,18 @@ class Actions:
         if submission.already_done:
             self.app.select(name)
             return f"{name} is already done: make a child (+CHILD STAGE) or a copy (NEW TRAINING BRANCH) to train more"
-        if not submission.queued:
+        if not submission.pending:
             self.app.select(name)
             return f"{name} is already {status}"
-        self._trained_here.update(submission.queued)
-        pid = ensure_worker(self.app.project)
+        self._trained_here.update(submission.pending)
+        pid = ensure_worker(self.app.project)  # also for stages left queued by an interrupted run
         self._worker, self._restarted = pid or self._worker, False
-        self.app.plot.show_stages(submission.queued)
+        self.app.plot.show_stages(submission.pending)
         self.app.select(name)
         worker = f"started the training engine (pid {pid})" if pid else "the running training engine picks it up"
-        return f"queued {', '.join(submission.queued)}: {worker}"
+        what = [f"queued {', '.join(submission.queued)}"] if submission.queued else []
+        what += [f"already queued: {', '.join(submission.waiting)}"] if submission.waiting else []
+        return f"{'; '.join(what)}: {worker}"
 
     def keep_worker(self, queued: set[str]) -> None:
         """Start the engine once more if stages TRAIN queued still wait, the worker it started has exited

@@ -300,7 +300,9 @@ def test_train_plots_growing_curves_then_cancel_copy_and_solution(
     click(app, "TRAIN")
     assert app.messages.text.startswith("queued stage1: started the training engine (pid ")
     click(app, "TRAIN")  # twice: queued once
-    assert app.messages.text in ("stage1 is already queued", "stage1 is already running")
+    assert app.messages.text in (
+        "already queued: stage1: the running training engine picks it up", "stage1 is already running"
+    )
     assert app.poller.running and app.plot.shown == ["stage1"]
 
     counts: list[int] = []

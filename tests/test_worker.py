@@ -147,9 +147,9 @@ def test_cancel_stops_a_running_stage_within_seconds(hello):
     assert (hello / "training" / "stage1" / "checkpoint.pt").is_file()
 
 
-def test_sigint_checkpoints_and_requeues(hello):
+def test_sigint_checkpoints_and_requeues_then_train_resumes(hello):
     with StageBook(hello) as book:
-        book.edit("stage1", [*FAST, "training.max_steps=100000"])
+        book.edit("stage1", [*FAST, "training.max_steps=3000", "training.log_every=1"])
         submit(book.storage, ["stage1"])
         worker = subprocess.Popen(worker_command(hello), stdout=subprocess.DEVNULL)
         storage = book.storage
@@ -159,6 +159,13 @@ def test_sigint_checkpoints_and_requeues(hello):
         record = storage.get_stage("stage1")
     assert record.status == "queued" and record.error == "interrupted: requeued"
     assert (hello / "training" / "stage1" / "checkpoint.pt").is_file()
+    # no worker is left: `mtc train` picks the interrupted stage up and finishes it from its checkpoint
+    result = run_mtc("train", "--stage", "stage1", cwd=hello)
+    assert result.returncode == 0 and "already queued: stage1 (trained now, from their last checkpoint" in result.stdout
+    with open_storage(hello) as storage:
+        assert storage.get_stage("stage1").status == "done"
+        steps = [row["step"] for row in storage.loss_rows("stage1", keys=["total"])]
+    assert steps == list(range(3000))
 
 
 def test_worker_process_survives_a_failing_stage(hello):

@@ -76,23 +76,26 @@ def train_stages(project: Path, targets: list[str], workers: int = 1, device: st
         submission = submit(storage, targets)
         for name in submission.already_done:
             print(f"{name} is already done (`mtc clean --stage {name}` to train it again)")
-        if not submission.queued:
+        if not submission.pending:
             print("nothing to train")
             return 0
-        print(f"queued {', '.join(submission.queued)}")
+        if submission.waiting:
+            print(f"already queued: {', '.join(submission.waiting)} (trained now, from their last checkpoint where they have one)")
+        if submission.queued:
+            print(f"queued {', '.join(submission.queued)}")
         if detach:
             pids = [start_detached(project, device) for _ in range(workers)]
             print(f"training in the background (worker pid {', '.join(map(str, pids))}): `mtc status`, `mtc logs STAGE -f`")
             return 0
         processes = start_foreground(project, workers, device)
         try:
-            watch(storage, submission.queued, processes)
+            watch(storage, submission.pending, processes)
         except KeyboardInterrupt:
             for process in processes:
                 process.wait()
             print("\ninterrupted: running stages were checkpointed and queued again; `mtc train` resumes them")
             return 130
-        failed = [r for r in storage.list_stages() if r.name in submission.queued and r.status != "done"]
+        failed = [r for r in storage.list_stages() if r.name in submission.pending and r.status != "done"]
         for record in failed:
             print(f"{record.name}: {record.status}{': ' + record.error if record.error else ''}", file=sys.stderr)
         return 1 if failed else 0

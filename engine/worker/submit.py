@@ -12,10 +12,17 @@ from ..store.queue import RUNNABLE_AGAIN, enqueue
 
 @dataclass
 class Submission:
-    """What ``submit`` did: stages queued now, and requested stages that were already done."""
+    """What ``submit`` did: stages queued now, stages of the lineages that were queued before (an
+    interrupted run's, which resume from their checkpoints), and requested stages already done."""
 
     queued: list[str] = field(default_factory=list)
     already_done: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+
+    @property
+    def pending(self) -> list[str]:
+        """Every stage this submission waits for: the ones queued before, then the ones queued now."""
+        return self.waiting + self.queued
 
 
 def _check_lineage(name: str, lineage: list[StageRecord]) -> None:
@@ -56,5 +63,6 @@ def submit(storage: Storage, names: list[str]) -> Submission:
             continue
         _check_lineage(name, lineage)
         order += [r.name for r in lineage if r.status in RUNNABLE_AGAIN and r.name not in order]
+        result.waiting += [r.name for r in lineage if r.status == "queued" and r.name not in result.waiting]
     result.queued = enqueue(storage, order)
     return result
