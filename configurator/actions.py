@@ -38,6 +38,10 @@ class Actions:
             [
                 button("NEW TRAINING BRANCH", wrap(self.new_branch), "a root stage with the selected stage's settings"),
                 button("+CHILD STAGE", wrap(self.new_child), "a stage continuing from the selected stage's weights"),
+                button(
+                    "+CORRECTION STAGE", wrap(self.new_correction),
+                    "a child that freezes the selected stage's model and learns eps * a correction of it",
+                ),  # fmt: skip
                 button("TRAIN", wrap(self.train), "queue the selected stage and train it in the background", "success"),
                 button("CANCEL", wrap(self.cancel), "stop the selected stage (checkpointed)", "warning"),
                 button("DELETE", wrap(self.delete), "delete the selected stage and its results", "danger"),
@@ -61,6 +65,16 @@ class Actions:
         record = self.app.book.new_child(parent)
         self.app.select(record.name)
         return f"created {record.name}, a child of {parent}: it starts from {parent}'s final weights"
+
+    def new_correction(self) -> str:
+        """+CORRECTION STAGE: a child that freezes the selected stage's model and adds eps * u_corr per output."""
+        parent = self._selected()
+        record = self.app.book.new_child(parent, kind="correction")
+        self.app.select(record.name)
+        return (
+            f"created {record.name}, a correction stage of {parent}: {parent}'s model frozen plus eps * u_corr "
+            f"per network output, eps and f_d computed from {parent}'s residual when it starts (float64)"
+        )
 
     def delete(self) -> None:
         """DELETE: ask first (listing the child stages that go with it); refused while running."""

@@ -29,6 +29,7 @@ from engine.config import (
     validate_config,
 )
 from engine.errors import MtcError, ProblemError
+from engine.kinds import correction_brief, describe_correction
 from engine.problem.loader import PROBLEM_FILE
 from engine.stages import StageBook, problem_hash
 from engine.store import StageRecord, UnknownStageError, validate_stage_name
@@ -106,6 +107,8 @@ class ConfigForm:
             ]
         )
         self.banner.add_class("mtc-readonly-banner")
+        self.kind_text = widgets.HTML()
+        self.kind_text.add_class("mtc-stage-kind")
         self.notice = widgets.VBox()
         self.notice.add_class("mtc-config-notice")
         self.sections = widgets.Accordion()
@@ -115,13 +118,14 @@ class ConfigForm:
                 widgets.HBox([self.name_input, self.name_message]),
                 self.description_input,
                 widgets.HBox([self.save_button, self.revert_button, self.marker]),
+                self.kind_text,
                 self.banner,
                 self.notice,
                 self.sections,
             ]
         )
-        self._set_display(self.banner, False)
-        self._set_display(self.notice, False)
+        for hidden in (self.banner, self.notice, self.kind_text):
+            self._set_display(hidden, False)
 
     # -- what tests and the app read -------------------------------------------------
 
@@ -153,7 +157,7 @@ class ConfigForm:
         """Display ``record`` (its unsaved edits, if any); does nothing when nothing changed since last time."""
         path = Path(self.book.project_dir) / PROBLEM_FILE
         digest = problem_hash(self.book.project_dir) if path.is_file() else ""
-        key = (record.name, record.status, record.config, record.description, digest)
+        key = (record.name, record.status, record.config, record.description, record.correction, digest)
         if key == self._shown:
             return
         if self._record is None or self._record.name != record.name:
@@ -201,7 +205,20 @@ class ConfigForm:
             f"<b>{html.escape(record.name)}</b> {state} {record.status}: its settings are read-only. Copy them to edit:"
         )
         self._set_display(self.banner, self.readonly)
+        self._show_kind(record)
         self._update_marker()
+
+    def _show_kind(self, record: StageRecord) -> None:
+        """For a correction stage: what it adds to its parent, and the eps and f_d it chose."""
+        self._set_display(self.kind_text, record.kind == "correction")
+        if record.kind != "correction":
+            return
+        lines = describe_correction(record.correction) if record.correction else [correction_brief(None)]
+        self.kind_text.value = (
+            f"<b>Correction stage</b> of {html.escape(str(record.parent))}: u = u_parent (frozen) + eps * u_corr "
+            "per network output (Fourier features at sigma = 2 pi f_d); its nets settings shape the corrections."
+            "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"
+        )
 
     def _render(self, config: dict[str, Any]) -> None:
         """Lay out the fields active for ``config`` (rebuilding only sections whose fields changed) and show values."""
@@ -261,8 +278,8 @@ class ConfigForm:
         message = widgets.HTML(f"<pre class='mtc-text' style='color:#b00020'>{html.escape(text)}</pre>")
         self.notice.children = (message, widgets.HBox(buttons))
         self._set_display(self.notice, True)
-        self._set_display(self.sections, False)
-        self._set_display(self.banner, False)
+        for hidden in (self.sections, self.banner, self.kind_text):
+            self._set_display(hidden, False)
         self.readonly = True
         for widget in (self.name_input, self.description_input, self.save_button, self.revert_button):
             widget.disabled = True

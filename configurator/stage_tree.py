@@ -8,6 +8,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from engine.kinds import correction_brief
 from engine.store import StageRecord
 
 from .style import STATUS_COLOURS, stage_class
@@ -62,6 +63,8 @@ class StageRow:
     def update(self, prefix: str, record: StageRecord, row: Mapping[str, Any], selected: bool, unsaved: bool) -> None:
         """Show the stage's current state."""
         line = progress_text(record.status, row["step"], row["max_steps"])
+        if record.kind == "correction":
+            line += f" · correction ({correction_brief(record.correction)})"
         if row["loss"] is not None:
             line += f" · loss {row['loss']:.3e}"
         if unsaved:

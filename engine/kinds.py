@@ -12,7 +12,10 @@ from typing import Any
 
 STAGE_KINDS = ("standard", "correction")
 
-__all__ = ["STAGE_KINDS", "correction_defaults", "describe_correction", "float32_warning", "precision_warning"]
+__all__ = [
+    "STAGE_KINDS", "correction_brief", "correction_defaults", "describe_correction", "float32_warning",
+    "precision_warning",
+]  # fmt: skip
 
 
 def float32_warning(stage: str) -> str:
@@ -46,3 +49,10 @@ def describe_correction(record: Mapping[str, Any]) -> list[str]:
     ]
     lines += [f"{name}: not corrected (nets.{name}.trainable is false)" for name in record.get("uncorrected", [])]
     return lines + [f"warning: {w}" for w in record.get("warnings", [])]
+
+
+def correction_brief(record: Mapping[str, Any] | None) -> str:
+    """``u: eps 4.0e-04, f_d 1`` per corrected output, or what happens before the stage starts."""
+    if not record:
+        return "eps and f_d are computed from its parent's residual when it starts"
+    return "; ".join(f"{out}: eps {e['eps']:.1e}, f_d {e['f_d']:.3g}" for out, e in record.get("outputs", {}).items())

@@ -385,6 +385,28 @@ def test_cancel_a_queued_stage_and_train_a_done_one(app: ConfiguratorApp) -> Non
     assert app.messages.kind == "error" and "only a queued or running stage" in app.messages.text
 
 
+def test_correction_stage_from_the_tree_shows_its_eps_and_f_d(app: ConfiguratorApp) -> None:
+    train_in_process(app.project, "stage1")
+    app.select("stage1")
+    click(app, "+CORRECTION STAGE")
+    assert app.messages.text.startswith("created stage2, a correction stage of stage1")
+    record = app.book.stage("stage2")
+    assert record.kind == "correction" and record.parent == "stage1"
+    assert record.config["training"]["precision"] == "float64"
+    (kind,) = with_class(app, "mtc-stage-kind")
+    assert visible(app.widget, kind) and "Correction stage</b> of stage1" in kind.value
+    assert "computed from its parent's residual when it starts" in app.tree.label("stage2")
+    train_in_process(app.project, "stage2")
+    app.refresh()
+    computed = app.book.stage("stage2").correction["outputs"]
+    assert set(computed) == {"u_metal", "u_paper"}
+    eps = computed["u_metal"]["eps"]
+    assert f"u_metal: eps {eps:.1e}" in app.tree.label("stage2")
+    assert "u_metal: eps = " in kind.value and "f_d = " in kind.value
+    app.select("stage1")
+    assert not visible(app.widget, kind)
+
+
 def test_loss_rows_are_read_incrementally_and_long_curves_downsampled(app: ConfiguratorApp) -> None:
     storage = app.book.storage
     storage.set_status("stage1", "running", attempt=1)
