@@ -8,7 +8,10 @@ high-frequency function. The correction network therefore
   For a PINN the error itself is unknown; its equation residual ``r`` is known, and a
   k-th order operator multiplies an error of frequency ``f_d`` by about
   ``c (2 pi f_d)^k`` (``c``: the operator's coefficient of those derivatives), so
-  ``eps = RMS(r) / (c (2 pi f_d)^k)``;
+  ``eps = RMS(r) / (c (2 pi f_d)^k)`` for a residual of one frequency. On a grid, eps is the
+  RMS of the error the whole residual spectrum implies (each component divided by
+  ``c (2 pi |f|)^k``, :func:`implied_error_rms`), which is the same for one frequency and
+  does not charge a broadband residual's high-frequency part to the low frequency f_d;
 * starts with Fourier features of angular scale ``sigma = 2 pi f_d``.
 
 ``f_d`` comes from the FFT of the residual on a uniform grid. By default
@@ -75,6 +78,23 @@ class OutputCorrection:
         return asdict(self)
 
 
+def _spectrum(values: np.ndarray, spacing: Sequence[float], inside: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """The real FFT of ``values`` (mean of the points inside removed, points outside zeroed), the
+    radial frequency |f| of each coefficient (cycles per unit) and the frequencies of each axis."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim != len(spacing):
+        raise ValueError(f"{values.ndim}-D values need {values.ndim} grid spacings, got {len(spacing)}")
+    inside = np.ones(values.shape, dtype=bool) if inside is None else np.asarray(inside, dtype=bool)
+    centred = np.where(inside, values - values[inside].mean(), 0.0)
+    last = values.ndim - 1
+    axes = [
+        (np.fft.rfftfreq if axis == last else np.fft.fftfreq)(n, d=dx)
+        for axis, (n, dx) in enumerate(zip(values.shape, spacing))
+    ]
+    radius = np.sqrt(sum(np.square(a) for a in np.meshgrid(*axes, indexing="ij")))
+    return np.fft.rfftn(centred), radius, axes
+
+
 def dominant_frequency(
     values: np.ndarray, spacing: Sequence[float], inside: np.ndarray | None = None, order: int = 0
 ) -> tuple[float, tuple[float, ...]] | None:
@@ -82,33 +102,38 @@ def dominant_frequency(
 
     ``values`` has one axis per coordinate, ``spacing`` the grid step of each. Points
     where ``inside`` is False are set to zero (after removing the mean of the others).
-    Returns ``(|f|, (f_1, ..., f_d))`` at the largest amplitude of the spectrum without
-    its constant term, or None when the values are constant.
+    With ``order`` k the spectrum is divided by ``|f|^k`` first (the error a k-th order
+    residual implies). Returns ``(|f|, (f_1, ..., f_d))`` at the largest amplitude of the
+    spectrum without its constant term, or None when the values are constant.
     """
-    values = np.asarray(values, dtype=float)
-    if values.ndim != len(spacing):
-        raise ValueError(f"{values.ndim}-D values need {values.ndim} grid spacings, got {len(spacing)}")
-    inside = np.ones(values.shape, dtype=bool) if inside is None else np.asarray(inside, dtype=bool)
-    centred = np.where(inside, values - values[inside].mean(), 0.0)
-    spectrum = np.abs(np.fft.rfftn(centred))
+    transform, radius, axes = _spectrum(values, spacing, inside)
+    spectrum = np.abs(transform)
     spectrum.flat[0] = 0.0
     if order:
-        axes = [
-            (np.fft.rfftfreq if axis == values.ndim - 1 else np.fft.fftfreq)(n, d=dx)
-            for axis, (n, dx) in enumerate(zip(values.shape, spacing))
-        ]
-        radius = np.sqrt(sum(np.square(a) for a in np.meshgrid(*axes, indexing="ij")))
         radius.flat[0] = np.inf
         spectrum = spectrum / radius**order
     if not np.any(spectrum > 1e-300):
         return None
     peak = np.unravel_index(int(np.argmax(spectrum)), spectrum.shape)
-    last = values.ndim - 1
-    frequencies = tuple(
-        float(abs((np.fft.rfftfreq if axis == last else np.fft.fftfreq)(n, d=dx)[peak[axis]]))
-        for axis, (n, dx) in enumerate(zip(values.shape, spacing))
-    )
+    frequencies = tuple(float(abs(a[peak[axis]])) for axis, a in enumerate(axes))
     return math.sqrt(sum(f * f for f in frequencies)), frequencies
+
+
+def implied_error_rms(
+    values: np.ndarray, spacing: Sequence[float], order: int, coefficient: float = 1.0, inside: np.ndarray | None = None
+) -> float:
+    """The RMS of the error a k-th order residual implies: each Fourier component divided by
+    ``c (2 pi |f|)^k``, transformed back, measured at the points inside.
+
+    For a residual of one frequency this is ``correction_eps(RMS, f, k, c)``; for a broadband
+    one it weights each frequency by the error it stands for, where ``RMS / (c (2 pi f_d)^k)``
+    would charge the high-frequency part of the residual to the low frequency f_d.
+    """
+    transform, radius, _ = _spectrum(values, spacing, inside)
+    radius.flat[0] = np.inf  # the constant part of a residual implies no periodic error
+    error = np.fft.irfftn(transform / (coefficient * (TWO_PI * radius) ** order), s=np.shape(values), axes=list(range(np.ndim(values))))
+    mask = np.ones(np.shape(values), dtype=bool) if inside is None else np.asarray(inside, dtype=bool)
+    return _rms(error[mask])
 
 
 def correction_eps(residual_rms: float, f_d: float, order: int, coefficient: float = 1.0) -> float:
@@ -223,6 +248,13 @@ class _Measured:
     f_d: float | None
     f_residual: float | None
     method: str
+    error_rms: float | None = None  # the error the residual implies, from its spectrum (on a grid)
+
+    def eps(self, f_d: float) -> float:
+        """The size of the error this residual stands for (``f_d`` when it has no spectrum of its own)."""
+        if self.error_rms is not None:
+            return self.error_rms
+        return correction_eps(self.rms, self.f_d or f_d, self.order, self.coefficient)
 
 
 def _evaluate(
@@ -283,8 +315,9 @@ def _measure(
         note = method
         if not math.isfinite(coefficient) or coefficient <= 0:
             coefficient, note = 1.0, note + "; the operator's coefficient could not be measured, 1 was used"
-        f_d = f_residual = None
+        f_d = f_residual = error_rms = None
         if grid is not None and full is not None:
+            error_rms = implied_error_rms(full, grid.spacing, order, coefficient, grid.inside)
             f_residual = None if peak is None else peak[0]
             weighted = order if frequency == "error" else 0
             found = dominant_frequency(full, grid.spacing, grid.inside, weighted) if weighted else peak
@@ -297,7 +330,7 @@ def _measure(
                     note += f"; f_d is the peak of the residual's spectrum divided by (2 pi f)^{order} (the error it implies)"
                 else:
                     note += "; f_d is the peak of the residual's spectrum"
-        measured.append(_Measured(name, out, rms, order, coefficient, f_d, f_residual, note))
+        measured.append(_Measured(name, out, rms, order, coefficient, f_d, f_residual, note, error_rms))
     return measured
 
 
@@ -383,7 +416,7 @@ def estimate_corrections(
             continue
         with_fft = [m for m in mine if m.f_d is not None]
         if with_fft:  # the interior equation whose residual implies the largest error sets f_d
-            source = max(with_fft, key=lambda m: correction_eps(m.rms, m.f_d, m.order, m.coefficient))  # type: ignore[arg-type]
+            source = max(with_fft, key=lambda m: m.eps(1.0))
             f_d, f_residual, frequency_note = source.f_d, source.f_residual, source.method
         else:
             f_d = fallback_f if fallback_f is not None else _lowest_frequency(list(grids.values()))
@@ -393,7 +426,7 @@ def estimate_corrections(
         # every constraint involving the output estimates its error; the largest estimate is eps
         # (an interface or boundary condition can leave a larger error than the equation suggests)
         eps, chosen = max(
-            ((correction_eps(m.rms, m.f_d or f_d, m.order, m.coefficient), m) for m in mine), key=lambda c: c[0]
+            ((m.eps(f_d), m) for m in mine), key=lambda c: c[0]
         )
         method = frequency_note if chosen.f_d is not None else f"eps from {chosen.method}; f_d: {frequency_note}"
         result[out] = OutputCorrection(
