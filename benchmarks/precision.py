@@ -18,7 +18,7 @@ interface; exact piecewise polynomial).
 
     python benchmarks/precision.py [--problems precision-1d,heat-interface] [--adam 1000] [--lbfgs 600]
         [--split 0.6,0.2,0.2] [--lbfgs-split 0.34,0.33,0.33] [--lr 5e-3] [--correction-frequency error]
-        [--threads 1] [--json results.json]
+        [--batch-scale 1] [--threads 1] [--json results.json]
 """
 
 from __future__ import annotations
@@ -122,6 +122,15 @@ def _measure(project: Path, stage: str, problem: Problem, run: Run) -> None:
     }
 
 
+def scaled_batches(settings: list[str], scale: float) -> list[str]:
+    """``settings`` with every ``...batch_size=N`` multiplied by ``scale``."""
+    def scaled(setting: str) -> str:
+        key, value = setting.split("=", 1)
+        return f"{key}={max(1, round(int(value) * scale))}" if key.endswith(".batch_size") else setting
+
+    return [scaled(setting) for setting in settings]
+
+
 def _steps(total: int, split: list[float]) -> list[int]:
     parts = [int(round(total * s)) for s in split]
     parts[0] += total - sum(parts)
@@ -130,12 +139,13 @@ def _steps(total: int, split: list[float]) -> list[int]:
 
 def bench(
     problem: Problem, adam: int, lbfgs: int, split: list[float], lbfgs_split: list[float], root: Path, lr: float,
-    frequency: str = "error",
+    frequency: str = "error", batch_scale: float = 1.0,
 ) -> list[Run]:
     project = create_project(root / problem.example, example=problem.example)
     outline = load_problem(project).outline()
     tanh = [f"nets.{name}.activation=tanh" for name in outline.networks]
-    base = set_values(default_config(outline), [*COMMON, *tanh, *problem.settings, f"optimizer.lr={lr}"], outline)
+    settings = [*COMMON, *tanh, *scaled_batches(problem.settings, batch_scale), f"optimizer.lr={lr}"]
+    base = set_values(default_config(outline), settings, outline)
     decay = lambda steps: f"scheduler.decay_steps={max(steps // 6, 1)}"  # noqa: E731  lr / 2 every sixth
     single = Run("single stage (Adam + L-BFGS)", ["single"])
     config = set_values(base, [f"training.max_steps={adam}", f"training.then_lbfgs_steps={lbfgs}", decay(adam)], outline)
@@ -168,7 +178,8 @@ def report(results: dict[str, list[Run]], args: argparse.Namespace) -> str:
         f"Machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch thread(s), "
         f"torch {torch.__version__}, Python {platform.python_version()}",
         f"Budget per run: {args.adam} Adam + {args.lbfgs} L-BFGS steps; multi-stage shares: Adam {args.split}, "
-        f"L-BFGS {args.lbfgs_split}; correction_frequency={args.correction_frequency}; Adam lr {args.lr}",
+        f"L-BFGS {args.lbfgs_split}; correction_frequency={args.correction_frequency}; Adam lr {args.lr}; "
+        f"batch sizes x{args.batch_scale:g}",
         "",
         "| problem | run | relative L2 error | max error | residual RMS | wall time (s) |",
         "|---|---|---|---|---|---|",
@@ -206,6 +217,7 @@ def main() -> None:
         "--correction-frequency", choices=("error", "residual"), default="error",
         help="training.correction_frequency of the correction stages (see docs/precision.md)",
     )
+    parser.add_argument("--batch-scale", type=float, default=1.0, help="multiply every constraint's batch size")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: steady timings on a shared CPU)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -219,7 +231,7 @@ def main() -> None:
         for example in args.problems.split(","):
             results[example] = bench(
                 PROBLEMS[example], args.adam, args.lbfgs, split, lbfgs_split, Path(root), args.lr,
-                args.correction_frequency,
+                args.correction_frequency, args.batch_scale,
             )
     print(report(results, args))
     if args.json:
