@@ -12,6 +12,8 @@ Variants, all measured in this one run (rounds interleaved, median of rounds):
   claim-guarded batched loss rows every 10 steps);
 - mtc worker, log_every=1: the same, logging every step (cost of logging).
 
+Last, the CPU time of one flush of loss rows as a worker writes them (200 rows under its claim).
+
 Steps/s are taken between step WARMUP and the last step from the loop's own wall clock; for the
 two in-process variants also from the thread's CPU time (``time.thread_time``), which other jobs
 on a shared machine disturb far less than the wall clock.
@@ -39,6 +41,7 @@ from engine.config import set_values  # noqa: E402
 from engine.project import create_project  # noqa: E402
 from engine.stages import StageBook  # noqa: E402
 from engine.store import open_storage  # noqa: E402
+from engine.store.queue import claim_next, record_rows  # noqa: E402
 from engine.train import StageHooks, StagePlan, train_stage  # noqa: E402
 from engine.worker.launch import worker_command  # noqa: E402
 from engine.worker.submit import submit  # noqa: E402
@@ -156,7 +159,29 @@ def main() -> None:
     print(f"poisson-2d, {args.width}x{args.depth} silu, batch 1000+200, {args.steps} steps x {args.rounds} rounds, "
           f"torch {torch.__version__}, {device}\n")  # fmt: skip
     print(table(results))
+    print(f"\nwriting {FLUSH_ROWS} loss rows under a claim (one flush): {flush_cost(project):.2f} ms of CPU")
 
+
+
+FLUSH_ROWS = 200
+"""Rows per flush in the cost measurement: one second of log_every=1 at ~50 steps/s, four keys a step."""
+
+
+def flush_cost(project: Path, flushes: int = 20) -> float:
+    """CPU milliseconds of one ``record_rows`` call writing FLUSH_ROWS rows, as a worker does each second."""
+    with StageBook(project) as book:
+        book.new_branch("flush", source="stage1")
+        submit(book.storage, ["flush"])
+        claim = claim_next(book.storage, "bench", 0, "cpu")
+        assert claim is not None and claim.stage == "flush"
+        spent = 0.0
+        for batch in range(flushes):
+            first = batch * FLUSH_ROWS // 4
+            rows = [(step, 0.0, key, 1.0) for step in range(first, first + FLUSH_ROWS // 4) for key in ("total", "a", "b", "lr")]
+            start = time.thread_time()
+            record_rows(book.storage, claim, rows)
+            spent += time.thread_time() - start
+    return spent / flushes * 1e3
 
 
 def table(results: dict[str, list[Rates]]) -> str:
