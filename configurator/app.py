@@ -28,9 +28,13 @@ ACTIVE = ("queued", "running")
 
 
 class ConfiguratorApp:
-    """The cockpit of one project: Configure, Stages, Plots and Solution panels over its stage database."""
+    """The cockpit of one project: Configure, Stages, Plots and Solution panels over its stage database.
 
-    def __init__(self, project: str | Path = ".", poll_interval: float = 1.0):
+    ``deferred_plot`` builds the loss figure only once a browser has drawn the page (see
+    :mod:`configurator.plots`): for pages, not for code that reads ``plot.figure`` at once.
+    """
+
+    def __init__(self, project: str | Path = ".", poll_interval: float = 1.0, deferred_plot: bool = False):
         self.project = Path(project).resolve()
         self.book = StageBook(self.project)
         self.messages = MessageBar()
@@ -43,7 +47,7 @@ class ConfiguratorApp:
         self.form = ConfigForm(
             self.book, self.guard, self.select, self.actions.new_branch, self.actions.new_child, self.actions.init_conf
         )
-        self.plot = LossPlot(lambda: self.book.storage, self.guard)
+        self.plot = LossPlot(lambda: self.book.storage, self.guard, deferred=deferred_plot)
         self.solution = SolutionView(self.project, self.guard)
         self.body = widgets.VBox()
         self._panels = self._layout()
@@ -152,11 +156,12 @@ def open_app(project: str | Path = ".") -> ConfiguratorApp:
     """The configurator of ``project`` (default: the notebook's folder); as a cell's last line it is displayed.
 
     In a kernel that Voila preheats (``mtc serve``), the slow imports happen first and the app is
-    built only once a page asks for it, so it shows the stages as they are then.
+    built only once a page asks for it, so it shows the stages as they are then. The loss figure
+    is built once the page has drawn the rest of the app.
     """
     if os.environ.get("VOILA_PREHEAT") == "True":
         from plotly.graph_objs import FigureWidget  # noqa: F401  (the slowest import of the app)
         from voila.utils import wait_for_request
 
         wait_for_request()
-    return ConfiguratorApp(project)
+    return ConfiguratorApp(project, deferred_plot=True)

@@ -2,6 +2,11 @@
 
 Rows are fetched incrementally (only ids above the last one seen) and the figure is updated in
 one ``batch_update``; ``uirevision`` keeps the user's zoom across updates.
+
+The FigureWidget carries plotly.js (5 MB) in its state, and a page waits for every widget before
+it draws. With ``deferred=True`` the figure is built only when the browser has drawn the panel
+(a :class:`RenderBeacon` says so, with the panel's width), so the rest of the app is usable that
+much sooner; the curves read meanwhile are drawn as soon as it exists.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import plotly.graph_objects as go
 
 from engine.store import StageRecord, Storage
 
+from .beacon import RenderBeacon
 from .curves import LossHistory, Series, downsample, smooth
 from .dialogs import Guard
 from .style import css_name
@@ -43,24 +49,14 @@ def key_order(keys: Iterable[str]) -> list[str]:
 class LossPlot:
     """Loss curves of the ticked stages, growing while they train."""
 
-    def __init__(self, storage: Callable[[], Storage], guard: Guard):
+    def __init__(self, storage: Callable[[], Storage], guard: Guard, deferred: bool = False):
         self._storage = storage
         self._guard = guard
         self._quiet = False
         self._histories: dict[str, LossHistory] = {}
         self._records: dict[str, StageRecord] = {}
         self._toggles: dict[str, widgets.ToggleButton] = {}
-        self.figure = go.FigureWidget(
-            layout=go.Layout(
-                height=440,
-                template="plotly_white",
-                margin={"l": 70, "r": 20, "t": 30, "b": 50},
-                uirevision="mtc-losses",
-                xaxis={"title": {"text": X_MODES[0]}, "uirevision": X_MODES[0]},
-                yaxis={"title": {"text": "loss"}, "type": "log", "exponentformat": "e"},
-                legend={"orientation": "h", "y": -0.2},
-            )
-        )
+        self.figure: go.FigureWidget | None = None
         self.stage_toggles = widgets.HBox(layout={"flex_flow": "row wrap"})
         self.stage_toggles.add_class("mtc-plot-stages")
         self.x_mode = widgets.ToggleButtons(options=X_MODES, value=X_MODES[0], description="x")
@@ -73,16 +69,38 @@ class LossPlot:
         for name, control in controls.items():
             control.add_class(f"mtc-plot-{name}")
             control.observe(lambda _: None if self._quiet else guard(self.redraw), "value")
-        container = widgets.Box([self.figure])
-        container.add_class("mtc-loss-plot")
+        self._beacon = [RenderBeacon(lambda width: guard(lambda: self.attach(width)))] if deferred else []
+        self._container = widgets.Box(self._beacon)
+        self._container.add_class("mtc-loss-plot")
+        if not deferred:
+            self.attach()
         self.widget = widgets.VBox(
             [
                 widgets.HBox([widgets.HTML("curves of:"), self.stage_toggles]),
                 widgets.HBox([self.x_mode, self.log_y]),
                 widgets.HBox([self.keys, self.smoothing]),
-                container,
+                self._container,
             ]
         )
+
+    def attach(self, width: int | None = None) -> None:
+        """Build the figure (once; ``width`` in pixels, else plotly's) and draw the curves read so far."""
+        if self.figure is not None:
+            return
+        self.figure = go.FigureWidget(
+            layout=go.Layout(
+                width=width,
+                height=440,
+                template="plotly_white",
+                margin={"l": 70, "r": 20, "t": 30, "b": 50},
+                uirevision="mtc-losses",
+                xaxis={"title": {"text": X_MODES[0]}, "uirevision": X_MODES[0]},
+                yaxis={"title": {"text": "loss"}, "type": "log", "exponentformat": "e"},
+                legend={"orientation": "h", "y": -0.2},
+            )
+        )
+        self._container.children = (*self._beacon, self.figure)
+        self.redraw()
 
     @property
     def shown(self) -> list[str]:
@@ -151,6 +169,8 @@ class LossPlot:
     def redraw(self) -> None:
         """Rebuild the traces from the rows read so far, in one batch."""
         self._sync_keys()
+        if self.figure is None:  # deferred: drawn when the figure is built
+            return
         traces = self._traces()
         mode = self.x_mode.value
         axis = {"title": {"text": mode if mode != "wall time" else "wall time (s)"}, "uirevision": mode}
