@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from configurator import ConfiguratorApp
+from configurator.beacon import RenderBeacon
 from configurator.curves import LossHistory, Series, downsample, ema
 from configurator.poller import Poller
 from configurator.stage_tree import progress_text, tree_lines
@@ -405,6 +406,23 @@ def test_correction_stage_from_the_tree_shows_its_eps_and_f_d(app: ConfiguratorA
     assert "u_metal: eps = " in kind.value and "f_d = " in kind.value
     app.select("stage1")
     assert not visible(app.widget, kind)
+
+
+def test_deferred_plot_is_built_when_the_page_says_it_has_drawn_it(heat: Path) -> None:
+    train_in_process(heat, "stage1")
+    app = ConfiguratorApp(heat, poll_interval=0.2, deferred_plot=True)
+    try:
+        app.plot.show_stages(["stage1"])
+        assert app.plot.figure is None and app.plot.points("stage1") > 0  # rows are read meanwhile
+        (beacon,) = [w for w in walk(app.widget) if isinstance(w, RenderBeacon)]
+        beacon._received(beacon, {"event": "rendered", "width": 900}, [])
+        figure = app.plot.figure
+        assert figure is not None and figure.layout.width == 900
+        assert [t.name for t in figure.data] == ["stage1"] and len(figure.data[0].x) == app.plot.points("stage1")
+        beacon._received(beacon, {"event": "rendered", "width": 500}, [])  # another page: the same figure
+        assert app.plot.figure is figure
+    finally:
+        app.close()
 
 
 def test_loss_rows_are_read_incrementally_and_long_curves_downsampled(app: ConfiguratorApp) -> None:
