@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.project import create_project
 from engine.stages import StageBook
 
+from conftest import example_project
 from processes import free_port, mtc_process, stop_workers, wait_listening
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -52,11 +52,7 @@ sync_api.expect.set_options(timeout=60_000)
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """hello-world with a stage1 small enough to train in seconds on one CPU thread."""
-    folder = create_project(tmp_path / "hello", example="hello-world")
-    with StageBook(folder) as book:
-        book.init_conf()
-        book.edit("stage1", TINY)
-    return folder
+    return example_project(tmp_path / "hello", "hello-world", TINY)
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from engine.worker.registry import live_workers
 from engine.worker.runner import Worker
 from engine.worker.submit import submit
 
+from conftest import example_project, wait_until
 from processes import stop_workers
 
 HEAT_NETS = ("metalNN", "paperNN")
@@ -86,13 +87,13 @@ def type_into(app: ConfiguratorApp, key: str, value: object) -> None:
     app.form.field(key).input.value = value
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+def add_to_problem(app: ConfiguratorApp, line: str) -> str:
+    """Append ``line`` to the project's problem.py and show stage1 again; returns the file as it was."""
+    path = app.project / "problem.py"
+    before = path.read_text()
+    path.write_text(f"{before}\n{line}\n")
+    app.select("stage1")
+    return before
 
 
 def stored(project: Path, name: str) -> dict:
@@ -116,11 +117,7 @@ def train_in_process(project: Path, name: str) -> None:
 
 @pytest.fixture
 def heat(tmp_path: Path) -> Path:
-    folder = create_project(tmp_path / "heat", example="heat-interface")
-    with StageBook(folder) as book:
-        book.init_conf()
-        book.edit("stage1", TINY)
-    return folder
+    return example_project(tmp_path / "heat", "heat-interface", TINY)
 
 
 @pytest.fixture
@@ -449,10 +446,7 @@ def test_loss_rows_are_read_incrementally_and_long_curves_downsampled(app: Confi
 
 
 def test_broken_problem_py_is_shown_and_the_rest_still_works(app: ConfiguratorApp) -> None:
-    good = (app.project / "problem.py").read_text()
-    oops = "p.add_constraint('oops', enforce(equation=Eq(u_nope, 0), on_domain=interface))"
-    (app.project / "problem.py").write_text(f"{good}\n{oops}\n")
-    app.select("stage1")
+    good = add_to_problem(app, "p.add_constraint('oops', enforce(equation=Eq(u_nope, 0), on_domain=interface))")
     assert "problem.py:" in app.form.notice_text and "u_nope" in app.form.notice_text
     assert "Traceback" not in app.form.notice_text and app.form.readonly
     click(app, "PROBLEM")
@@ -471,10 +465,7 @@ def test_broken_problem_py_is_shown_and_the_rest_still_works(app: ConfiguratorAp
 
 
 def test_problem_py_with_a_new_constraint_offers_init_conf(app: ConfiguratorApp) -> None:
-    source = (app.project / "problem.py").read_text()
-    extra = "p.add_constraint('extra', enforce(equation=Eq(T_metal, 0), on_domain=interface))"
-    (app.project / "problem.py").write_text(f"{source}\n{extra}\n")
-    app.select("stage1")
+    add_to_problem(app, "p.add_constraint('extra', enforce(equation=Eq(T_metal, 0), on_domain=interface))")
     assert "constraints.extra: missing" in app.form.notice_text and "INIT-CONF" in app.form.notice_text
     click(app, "INIT-CONF")
     assert app.messages.text == "merged every stage with problem.py (stage1: added constraint extra)"

@@ -6,7 +6,6 @@ import multiprocessing
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -17,27 +16,14 @@ from engine.store.queue import claim_next, enqueue
 from engine.worker.submit import submit
 from engine.worker.launch import worker_command
 
-from conftest import run_mtc
+from conftest import example_project, run_mtc, wait_until
 
 FAST = ["nets.NN.layer_size=8", "nets.NN.nr_layers=2", "constraints.diffusion.batch_size=32", "constraints.ends.batch_size=8"]
 
 
 @pytest.fixture
 def hello(tmp_path):
-    folder = tmp_path / "hello"
-    assert run_mtc("create", str(folder), "--example", "hello-world").returncode == 0
-    with StageBook(folder) as book:
-        book.init_conf()
-    return folder
-
-
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    return example_project(tmp_path / "hello", "hello-world")
 
 
 def _claim_all(project: str, results) -> None:
@@ -95,7 +81,7 @@ def test_sigkilled_worker_is_reaped_and_its_stage_resumes_without_lost_or_duplic
         submit(book.storage, ["stage1"])
         storage = book.storage
         victim = subprocess.Popen(worker_command(hello), env=env, stdout=subprocess.DEVNULL, start_new_session=True)
-        wait_for(lambda: (storage.get_stage("stage1").last_step or 0) > 450, 120, "the first worker to pass step 450")
+        wait_until(lambda: (storage.get_stage("stage1").last_step or 0) > 450, 120, "the first worker to pass step 450")
         os.killpg(victim.pid, signal.SIGKILL)
         victim.wait()
         killed_at = storage.get_stage("stage1").last_step
@@ -134,7 +120,7 @@ def test_cancel_stops_a_running_stage_within_seconds(hello):
         submit(book.storage, ["stage2"])
         worker = subprocess.Popen(worker_command(hello), env=env, stdout=subprocess.DEVNULL)
         storage = book.storage
-        wait_for(lambda: (storage.get_stage("stage1").last_step or 0) > 10, 60, "training to start")
+        wait_until(lambda: (storage.get_stage("stage1").last_step or 0) > 10, 60, "training to start")
         started = time.monotonic()
         result = run_mtc("cancel", "stage1", cwd=hello)
         took = time.monotonic() - started
@@ -153,7 +139,7 @@ def test_sigint_checkpoints_and_requeues_then_train_resumes(hello):
         submit(book.storage, ["stage1"])
         worker = subprocess.Popen(worker_command(hello), stdout=subprocess.DEVNULL)
         storage = book.storage
-        wait_for(lambda: (storage.get_stage("stage1").last_step or 0) > 10, 60, "training to start")
+        wait_until(lambda: (storage.get_stage("stage1").last_step or 0) > 10, 60, "training to start")
         worker.send_signal(signal.SIGINT)
         assert worker.wait(timeout=30) == 0
         record = storage.get_stage("stage1")
