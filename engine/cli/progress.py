@@ -7,8 +7,8 @@ import time
 
 from tqdm import tqdm
 
+from ..config import total_steps
 from ..store import Storage
-from .stage_control import total_steps
 
 FINAL = ("done", "failed", "cancelled")
 
@@ -27,7 +27,7 @@ def watch(storage: Storage, stages: list[str], processes: list[subprocess.Popen]
                     continue
                 bar = bars.get(name)
                 if bar is None:
-                    total = total_steps(record.config)
+                    total = total_steps(record.config["training"])
                     bar = bars[name] = tqdm(total=total, desc=name, position=len(bars), unit="step", leave=True)
                 step = 0 if record.last_step is None else record.last_step + 1
                 bar.update(max(step - bar.n, 0))

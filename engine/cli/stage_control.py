@@ -9,18 +9,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..config import total_steps
 from ..store import Storage
 from ..store.queue import force_cancelled, request_cancel
 from ..layout import LOG_FILE, stage_folder
 from ..worker.registry import pid_alive
 
 COLUMNS = ("name", "parent", "status", "step", "max_steps", "loss", "attempt", "worker_pid", "device", "error")
-
-
-def total_steps(config: dict[str, Any]) -> int:
-    """A stage's steps: ``max_steps`` plus ``then_lbfgs_steps``."""
-    training = config["training"]
-    return int(training["max_steps"]) + int(training.get("then_lbfgs_steps", 0))
 
 
 def stage_status(storage: Storage) -> list[dict[str, Any]]:
@@ -31,7 +26,7 @@ def stage_status(storage: Storage) -> list[dict[str, Any]]:
         {
             "name": r.name, "parent": r.parent, "status": r.status,
             "step": None if r.last_step is None else r.last_step + 1,
-            "max_steps": total_steps(r.config),
+            "max_steps": total_steps(r.config["training"]),
             "loss": losses[r.name][1] if r.name in losses else None,
             "attempt": r.attempt, "worker_pid": r.worker_pid if r.status == "running" else None,
             "device": r.device, "error": r.error, "kind": r.kind, "correction": r.correction,

@@ -27,6 +27,7 @@ from engine.config.merge import merge_with_problem
 from engine.config.outline import ConstraintOutline, NetworkOutline, ProblemOutline
 from engine.config.paths import flatten, get_value
 from engine.config.schema import StageConfig
+from engine.config.steps import total_steps
 from engine.config.validate import default_config, validate_config
 
 
@@ -50,5 +51,6 @@ __all__ = [
     "get_value",
     "merge_with_problem",
     "set_values",
+    "total_steps",
     "validate_config",
 ]

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any, Mapping
 import torch
 
 from ..compile import compile_problem
+from ..config import total_steps
 from ..errors import MtcError
 from ..kinds import float32_warning
 from ..nets import CorrectedNetwork, build_network, correction_config
 from ..nets.corrected import depth
 from ..problem import Problem
 from .correction import estimate_corrections
-from .loop import total_steps
 from .networks import bind, restore_networks
 
 if TYPE_CHECKING:

@@ -10,6 +10,7 @@ from typing import Any, Callable, Literal, Mapping
 import torch
 
 from ..compile import NetworkBinding
+from ..config import total_steps
 from ..errors import MtcError
 from .optim import Scheduler, advance, build_optimizer, current_lr
 from .terms import LossTerm
@@ -61,11 +62,6 @@ class LoopState:
     def names(self) -> list[str]:
         """The loss terms' names, in order."""
         return [term.name for term in self.terms]
-
-
-def total_steps(training: Mapping[str, Any]) -> int:
-    """Steps of a stage: ``max_steps`` of its optimizer plus ``then_lbfgs_steps`` of L-BFGS."""
-    return int(training["max_steps"]) + int(training.get("then_lbfgs_steps", 0))
 
 
 def start_polishing(state: LoopState) -> None:
