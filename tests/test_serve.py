@@ -4,10 +4,13 @@ non-project is refused; stopping them leaves no process behind."""
 from __future__ import annotations
 
 import socket
+import sys
 from pathlib import Path
 
 import pytest
 
+from engine.cli.serve_commands import VoilaServer
+from engine.errors import MtcError
 from engine.project import create_project
 from engine.stages import StageBook
 
@@ -76,3 +79,15 @@ def test_demo_refuses_a_taken_port_before_training(tmp_path: Path) -> None:
         result = run_mtc("demo", "--port", str(port), cwd=tmp_path)
     assert result.returncode == 1 and f"port {port} on 127.0.0.1 is not free" in result.stderr
     assert "training" not in result.stdout and "Traceback" not in result.stderr
+
+
+def test_a_voila_that_stops_with_an_error_is_reported_with_its_last_words(project: Path, tmp_path: Path) -> None:
+    log = tmp_path / "voila.log"
+    server = VoilaServer(project, "127.0.0.1", free_port(), log=log)
+    # a server process that dies at start, as Voila does when it finds no template
+    server.command = [sys.executable, "-c", "import sys; print('ValueError: no template named lab'); sys.exit(3)"]
+    with server, pytest.raises(MtcError) as raised:
+        server.wait()
+    message = str(raised.value)
+    assert "Voila stopped with exit code 3" in message and "ValueError: no template named lab" in message
+    assert str(log) in message

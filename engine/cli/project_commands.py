@@ -75,6 +75,7 @@ def run_demo(args: argparse.Namespace) -> int:
         code = _train_demo(folder, pending)
         if code:
             return code
+        server.check_running()
         print(f"\nstill serving the demo's configurator at {server.url} (Ctrl-C stops)", flush=True)
         return server.wait()
 

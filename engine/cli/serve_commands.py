@@ -125,9 +125,24 @@ class VoilaServer:
         return self
 
     def wait(self) -> int:
-        """Block until Voila exits (Ctrl-C raises KeyboardInterrupt here); returns its exit code."""
+        """Block until Voila exits (Ctrl-C raises KeyboardInterrupt here); an exit with an error raises."""
         assert self.process is not None
-        return self.process.wait()
+        self.process.wait()
+        self.check_running()
+        return 0
+
+    def check_running(self) -> None:
+        """Raise, naming the exit code and Voila's last words, if Voila has stopped with an error."""
+        assert self.process is not None
+        code = self.process.poll()
+        if not code:
+            return
+        said = ""
+        if self.log is not None and self.log.is_file():
+            lines = [line for line in self.log.read_text(errors="replace").splitlines() if line.strip()]
+            said = f": {lines[-1].strip()}" if lines else ""
+        where = f" (its output: {self.log})" if self.log is not None else " (its output is above)"
+        raise MtcError(f"Voila stopped with exit code {code} while serving {self.url}{said}{where}")
 
     def __exit__(self, *exc_info: object) -> None:
         signal.signal(signal.SIGTERM, self._previous_sigterm)
