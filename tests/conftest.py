@@ -12,7 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,6 +20,9 @@ import pytest
 
 from engine.project import create_project
 from engine.stages import StageBook
+from engine.store import DB_URL_ENV
+
+import pg_server
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -61,3 +64,32 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
             return
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pg_server.PgServer | str]:
+    """The session's PostgreSQL server (started on first use), or why none could be started."""
+    server = pg_server.start()
+    yield server
+    if isinstance(server, pg_server.PgServer):
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Run the test on each database: SQLite (the project's file) and a fresh PostgreSQL database.
+
+    For PostgreSQL, ``$MTC_DB_URL`` names the new database (child processes inherit it); the
+    test is skipped, with the reason, only when no PostgreSQL server can be started here.
+    """
+    if request.param == "sqlite":
+        monkeypatch.delenv(DB_URL_ENV, raising=False)
+        yield "sqlite"
+        return
+    server = request.getfixturevalue("postgres")
+    if isinstance(server, str):
+        pytest.skip(f"no PostgreSQL server: {server}")
+    url = server.new_database()
+    monkeypatch.setenv(DB_URL_ENV, url)
+    yield "postgresql"
+    server.drop_database(url)

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.errors import MtcError
 from engine.store import (
+    DatabaseUnreachable,
     DuplicateStageError,
     NoDatabaseError,
     SchemaOutdatedError,
@@ -34,10 +35,20 @@ from engine.store import (
 )
 from engine.store.models import Base
 
+from processes import free_port
+
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
+def url(tmp_path: Path, backend: str) -> str:
+    """A fresh database on each backend (see conftest's ``backend``)."""
     url = database_url(tmp_path)
+    init_database(url)
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'mtc.db'}"
     init_database(url)
     return url
 
@@ -55,8 +66,8 @@ def names(records) -> list[str]:
 # -- connections ----------------------------------------------------------------
 
 
-def test_sqlite_pragmas_are_set_on_every_connection(store: Storage):
-    with store.engine.connect() as connection:
+def test_sqlite_pragmas_are_set_on_every_connection(sqlite_url: str):
+    with open_url(sqlite_url) as store, store.engine.connect() as connection:
         pragma = lambda name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()  # noqa: E731
         assert pragma("journal_mode") == "wal"
         assert pragma("foreign_keys") == 1
@@ -64,9 +75,10 @@ def test_sqlite_pragmas_are_set_on_every_connection(store: Storage):
         assert pragma("synchronous") == 1  # NORMAL
 
 
-def test_write_transactions_take_the_write_lock_up_front(store: Storage, url: str):
+def test_write_transactions_take_the_write_lock_up_front(sqlite_url: str):
+    store = open_url(sqlite_url)
     store.create_stage("a", {})
-    other = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
+    other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
     with store.transaction():
         store.get_stage("a")  # only a read, yet the lock is already held (BEGIN IMMEDIATE)
         with pytest.raises(sqlite3.OperationalError, match="locked"):
@@ -74,6 +86,7 @@ def test_write_transactions_take_the_write_lock_up_front(store: Storage, url: st
     other.execute("BEGIN IMMEDIATE")
     other.execute("ROLLBACK")
     other.close()
+    store.dispose()
 
 
 def test_database_url_defaults_to_project_file_and_honours_env(tmp_path: Path, monkeypatch):
@@ -81,6 +94,37 @@ def test_database_url_defaults_to_project_file_and_honours_env(tmp_path: Path, m
     assert database_url(tmp_path) == f"sqlite:///{tmp_path.resolve()}/.mtc/mtc.db"
     monkeypatch.setenv("MTC_DB_URL", "postgresql://u:p@host/db")
     assert database_url(tmp_path) == "postgresql://u:p@host/db"
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("mysql://me:secret@db.example/mtc", "mysql://me:\\*\\*\\*@db.example/mtc names the database 'mysql', which mtc does not support"),
+        ("postgresql+psycopg2://me:secret@db.example/mtc", "needs the Python module psycopg2, which is not installed"),
+        ("postgresql+nosuch://me:secret@db.example/mtc", "names the driver 'postgresql\\+nosuch', which SQLAlchemy does not know"),
+        ("not a url", "is not a database URL: use sqlite:///PATH or postgresql://"),
+    ],
+)
+def test_unusable_database_urls_are_one_clear_line(url: str, message: str):
+    with pytest.raises(StoreError, match=message) as refused:
+        open_url(url)
+    assert "secret" not in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_unreachable_servers_name_the_url_with_the_password_masked(postgres, tmp_path: Path):
+    if isinstance(postgres, str):
+        pytest.skip(f"no PostgreSQL server: {postgres}")
+    good = postgres.new_database()
+    init_database(good)
+    wrong_password = good.replace(":mtc-test-secret@", ":not-it@")
+    with pytest.raises(DatabaseUnreachable, match="cannot connect to the database .*mtc:\\*\\*\\*@127.0.0.1.*password authentication failed"):
+        open_url(wrong_password)
+    postgres.drop_database(good)
+    with pytest.raises(DatabaseUnreachable, match="does not exist"):
+        open_url(good)
+    down = f"postgresql://mtc:mtc-test-secret@127.0.0.1:{free_port()}/mtc"
+    with pytest.raises(DatabaseUnreachable, match="cannot connect to the database postgresql.*mtc:\\*\\*\\*@.*refused"):
+        open_url(down)
 
 
 def test_open_storage_without_database_creates_nothing(tmp_path: Path, monkeypatch):
@@ -318,14 +362,19 @@ def test_fresh_database_is_at_head_and_matches_models(store: Storage):
         assert compare_metadata(context, Base.metadata) == []
 
 
-def test_old_schema_is_refused_until_upgraded(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+def _empty_database(tmp_path: Path) -> str:
+    (tmp_path / ".mtc").mkdir()
+    return database_url(tmp_path)
+
+
+def test_old_schema_is_refused_until_upgraded(tmp_path: Path, backend: str):
+    url = _empty_database(tmp_path)
     upgrade(url, "0001")
     engine = make_engine(url)
     with engine.begin() as connection:  # rows as a 0001-era mtc wrote them (no stage.correction column)
         connection.execute(text(
             "INSERT INTO stage (name, description, kind, status, config, attempt, created_at, cancel_requested, "
-            "step_offset) VALUES ('s', '', 'standard', 'done', '{}', 1, '2024-01-01 00:00:00.000000', 0, 0)"
+            "step_offset) VALUES ('s', '', 'standard', 'done', '{}', 1, '2024-01-01 00:00:00.000000', false, 0)"
         ))  # fmt: skip
         connection.execute(text(
             "INSERT INTO loss (stage_id, attempt, step, wall_time, key, value, kind) "
@@ -341,8 +390,8 @@ def test_old_schema_is_refused_until_upgraded(tmp_path: Path):
         assert storage.create_stage("t", {}, parent="s").parent == "s"
 
 
-def test_unmigrated_and_newer_databases_are_refused(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'x.db'}"
+def test_unmigrated_and_newer_databases_are_refused(tmp_path: Path, backend: str):
+    url = _empty_database(tmp_path)
     with pytest.raises(SchemaOutdatedError, match="no mtc schema: run `mtc db upgrade`"):
         open_url(url)
     init_database(url)

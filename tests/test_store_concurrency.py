@@ -1,4 +1,4 @@
-"""Several processes writing one SQLite database at once: no 'database is locked', nothing lost."""
+"""Several processes writing one database (SQLite file, PostgreSQL server) at once: no lock errors, nothing lost."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def _work(url: str, worker: int, start, results) -> None:
         results.put(traceback.format_exc())
 
 
-def test_parallel_writers_on_one_sqlite_file(tmp_path: Path):
+def test_parallel_writers_on_one_database(tmp_path: Path, backend: str):
     url = database_url(tmp_path)
     init_database(url)
     context = multiprocessing.get_context("spawn")
@@ -60,7 +60,8 @@ def test_parallel_writers_on_one_sqlite_file(tmp_path: Path):
         assert per_worker == {worker: STAGES_EACH for worker in range(WORKERS)}
         for stage in stages:
             assert len(storage.loss_rows(stage.name)) == len(ROWS)
-    engine = make_engine(url)
-    with engine.connect() as connection:
-        assert connection.execute(text("PRAGMA integrity_check")).scalar() == "ok"
-    engine.dispose()
+    if backend == "sqlite":
+        engine = make_engine(url)
+        with engine.connect() as connection:
+            assert connection.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+        engine.dispose()

@@ -19,7 +19,7 @@ Public API::
 
 from __future__ import annotations
 
-from engine.nets.compat import architecture_signature, check_compatible
+from engine.config.compat import architecture_signature, check_compatible
 from engine.nets.corrected import CorrectedNetwork, build_composed, correction_config, plain_spec
 from engine.nets.registry import ARCHITECTURES, build_network
 from engine.nets.widen import load_into, pad_state

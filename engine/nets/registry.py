@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Union
+from typing import Any
 
 import torch
-from pydantic import TypeAdapter, ValidationError
 
-from engine.config.errors import ConfigError
-from engine.config.schema import Fourier, FullyConnected, ModifiedFourier, NetConfig, Siren
+from engine.config.compat import net_settings
 from engine.errors import MtcError
 from engine.nets import fourier, fully_connected, modified_fourier, siren
 from engine.nets.layers import Init, Net
 
-NetSettings = Union[FullyConnected, Fourier, ModifiedFourier, Siren]
 Builder = Callable[[Any, int, int, Init], Net]
 
 ARCHITECTURES: dict[str, Builder] = {
@@ -24,21 +21,7 @@ ARCHITECTURES: dict[str, Builder] = {
     "siren": siren.build,
 }
 
-_ADAPTER: TypeAdapter[Any] = TypeAdapter(NetConfig)
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
-
-
-def net_settings(config: Mapping[str, Any]) -> NetSettings:
-    """``config`` (a stored ``nets.<NET>`` entry) validated, with its variant's defaults filled in."""
-    try:
-        return _ADAPTER.validate_python(dict(config))
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"][1:])  # loc[0] is the variant's tag
-        if not field:
-            raise ConfigError(f"network config: {error['msg']}", key="arch") from None
-        message = f"network config: {field}: {error['msg']} (given {error['input']!r})"
-        raise ConfigError(message, key=field, value=error["input"]) from None
 
 
 def build_network(

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from engine.errors import MtcError
-from engine.nets.compat import check_compatible
+from engine.config.compat import check_compatible
 from engine.nets.layers import Net
 from engine.nets.registry import build_network
 

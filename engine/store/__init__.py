@@ -8,6 +8,8 @@ records. Create databases with ``init_database`` and migrate them with ``upgrade
 from engine.store.connect import DB_URL_ENV, database_url, make_engine
 from engine.store.database import init_database, open_storage, open_url
 from engine.store.errors import (
+    DatabaseBusy,
+    DatabaseUnreachable,
     DuplicateStageError,
     NoDatabaseError,
     SchemaOutdatedError,
@@ -27,6 +29,8 @@ __all__ = [
     "STAGE_KINDS",
     "STATUSES",
     "ArtifactRecord",
+    "DatabaseBusy",
+    "DatabaseUnreachable",
     "DuplicateStageError",
     "LossRow",
     "NoDatabaseError",

@@ -31,3 +31,11 @@ class SchemaOutdatedError(StoreError):
 
 class SchemaTooNewError(StoreError):
     """The database schema was written by a newer version of mtc."""
+
+
+class DatabaseUnreachable(StoreError):
+    """The database server cannot be reached: down, wrong address, password or database name."""
+
+
+class DatabaseBusy(StoreError):
+    """A database operation failed for a passing reason (a lock wait timed out, the connection dropped)."""

@@ -87,6 +87,7 @@ class Stage(Base):
     claim_token: Mapped[str | None] = mapped_column(Text)
     worker_host: Mapped[str | None] = mapped_column(Text)
     worker_pid: Mapped[int | None] = mapped_column(Integer)
+    worker_job: Mapped[str | None] = mapped_column(Text)  # the cluster job (SLURM) the worker runs in
     device: Mapped[str | None] = mapped_column(Text)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

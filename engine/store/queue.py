@@ -10,15 +10,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from engine.store.errors import StoreError
 from engine.store.models import Loss, Stage
-from engine.store.storage import LossRow, Storage, insert_ignore, loss_values
+from engine.store.dialects import insert_ignore, now, seconds_ago
+from engine.store.storage import LossRow, Storage, loss_values
 
 RUNNABLE_AGAIN = ("draft", "failed", "cancelled")
 
@@ -45,19 +45,6 @@ class Beat:
     cancel_requested: bool
 
 
-def db_now(session: Session) -> ColumnElement:
-    """The database's current UTC time, in the column's storage format."""
-    if session.get_bind().dialect.name == "sqlite":
-        return func.strftime("%Y-%m-%d %H:%M:%f000", "now")
-    return func.now()
-
-
-def _db_before(session: Session, seconds: float) -> ColumnElement:
-    if session.get_bind().dialect.name == "sqlite":
-        return func.strftime("%Y-%m-%d %H:%M:%f000", "now", f"-{seconds:.3f} seconds")
-    return func.now() - timedelta(seconds=seconds)
-
-
 def enqueue(storage: Storage, names: Sequence[str]) -> list[str]:
     """Queue stages that are draft, failed or cancelled; returns those queued (done ones are left)."""
     queued = []
@@ -67,17 +54,22 @@ def enqueue(storage: Storage, names: Sequence[str]) -> list[str]:
             if stage is None:
                 raise StoreError(f"unknown stage {name!r}")
             if stage.status in RUNNABLE_AGAIN:
-                stage.status, stage.queued_at, stage.error = "queued", db_now(session), None
+                stage.status, stage.queued_at, stage.error = "queued", now(session), None
                 stage.cancel_requested = False
                 queued.append(name)
     return queued
 
 
-def claim_next(storage: Storage, host: str, pid: int, device: str) -> Claim | None:
-    """Atomically take the oldest queued stage whose parent is done (one UPDATE ... RETURNING)."""
+def claim_next(storage: Storage, host: str, pid: int, device: str, job: str | None = None) -> Claim | None:
+    """Atomically take the oldest queued stage whose parent is done (one UPDATE ... RETURNING).
+
+    On PostgreSQL the candidate row is locked ``FOR UPDATE SKIP LOCKED``, so concurrent
+    claims each take a different stage instead of waiting on one another. ``job`` is the
+    cluster job the worker runs in (shown by ``mtc status``).
+    """
     token = uuid.uuid4().hex
     parent = aliased(Stage)
-    with storage.session(write=True) as session:
+    with storage.session(write=True, exclusive=False) as session:
         candidate = (
             select(Stage.id)
             .outerjoin(parent, Stage.parent_id == parent.id)
@@ -91,8 +83,8 @@ def claim_next(storage: Storage, host: str, pid: int, device: str) -> Claim | No
             update(Stage)
             .where(Stage.id == candidate, Stage.status == "queued")
             .values(
-                status="running", claim_token=token, attempt=Stage.attempt + 1, worker_host=host, worker_pid=pid,
-                device=device, started_at=db_now(session), heartbeat_at=db_now(session), cancel_requested=False,
+                status="running", claim_token=token, attempt=Stage.attempt + 1, worker_host=host, worker_pid=pid, worker_job=job,
+                device=device, started_at=now(session), heartbeat_at=now(session), cancel_requested=False,
                 finished_at=None, error=None,
             )
             .returning(Stage.id, Stage.name, Stage.attempt)
@@ -109,8 +101,8 @@ def _guarded(session: Session, claim: Claim, **values: object) -> bool:
 
 def heartbeat(storage: Storage, claim: Claim) -> Beat:
     """Stamp the claim with the database clock; report a lost claim or a cancel request."""
-    with storage.session(write=True) as session:
-        alive = _guarded(session, claim, heartbeat_at=db_now(session))
+    with storage.session(write=True, exclusive=False) as session:
+        alive = _guarded(session, claim, heartbeat_at=now(session))
         cancel = session.scalar(select(Stage.cancel_requested).where(Stage.id == claim.stage_id))
     return Beat(alive, bool(cancel))
 
@@ -119,10 +111,10 @@ def record_rows(storage: Storage, claim: Claim, rows: Sequence[LossRow]) -> None
     """Insert loss rows while the claim holds (one transaction); raises ClaimLost otherwise."""
     if not rows:
         return
-    with storage.session(write=True) as session:
+    with storage.session(write=True, exclusive=False) as session:
         if not _guarded(session, claim, last_step=max(step for step, *_ in rows)):
             raise ClaimLost(f"stage {claim.stage!r} is no longer held by this worker")
-        session.execute(insert_ignore(session.get_bind().dialect.name), loss_values(claim.stage_id, claim.attempt, rows))
+        session.execute(insert_ignore(session), loss_values(claim.stage_id, claim.attempt, rows))
 
 
 def begin_run(storage: Storage, claim: Claim, start_step: int, step_offset: int) -> None:
@@ -136,7 +128,7 @@ def begin_run(storage: Storage, claim: Claim, start_step: int, step_offset: int)
 
 def record_correction(storage: Storage, claim: Claim, correction: dict[str, Any]) -> None:
     """Store what a correction stage computed when it started (eps, f_d per output) while the claim holds."""
-    with storage.session(write=True) as session:
+    with storage.session(write=True, exclusive=False) as session:
         if not _guarded(session, claim, correction=correction):
             raise ClaimLost(f"stage {claim.stage!r} is no longer held by this worker")
 
@@ -148,7 +140,7 @@ def finish(storage: Storage, claim: Claim, status: str, error: str | None = None
     """
     with storage.transaction(), storage.session(write=True) as session:
         values: dict[str, object] = dict(status=status, claim_token=None, error=error)
-        values["finished_at"] = None if status == "queued" else db_now(session)
+        values["finished_at"] = None if status == "queued" else now(session)
         if not _guarded(session, claim, **values):
             return False
         if status in ("failed", "cancelled"):
@@ -157,13 +149,13 @@ def finish(storage: Storage, claim: Claim, status: str, error: str | None = None
 
 
 def _cancel_queued_below(session: Session, stage_id: int, reason: str) -> None:
-    now = db_now(session)
+    stamp = now(session)
     frontier = [stage_id]
     while frontier:
         children = session.scalars(select(Stage).where(Stage.parent_id.in_(frontier))).all()
         for child in children:
             if child.status == "queued":
-                child.status, child.error, child.finished_at = "cancelled", reason, now
+                child.status, child.error, child.finished_at = "cancelled", reason, stamp
         frontier = [c.id for c in children]
 
 
@@ -172,12 +164,12 @@ def reap_stale(storage: Storage, stale_after: float, max_attempts: int) -> list[
     reaped = []
     with storage.transaction(), storage.session(write=True) as session:
         stale = session.scalars(
-            select(Stage).where(Stage.status == "running", Stage.heartbeat_at < _db_before(session, stale_after))
+            select(Stage).where(Stage.status == "running", Stage.heartbeat_at < seconds_ago(session, stale_after))
         ).all()
         for stage in stale:
             lost = f"its worker (pid {stage.worker_pid} on {stage.worker_host}) stopped heartbeating"
             if stage.attempt >= max_attempts:
-                stage.status, stage.finished_at = "failed", db_now(session)
+                stage.status, stage.finished_at = "failed", now(session)
                 stage.error = f"{lost} {stage.attempt} times; not retried (limit {max_attempts})"
                 _cancel_queued_below(session, stage.id, f"parent {stage.name!r} failed")
             else:
@@ -194,7 +186,7 @@ def request_cancel(storage: Storage, name: str) -> str:
         if stage is None:
             raise StoreError(f"unknown stage {name!r}")
         if stage.status == "queued":
-            stage.status, stage.finished_at, stage.error = "cancelled", db_now(session), "cancelled before it started"
+            stage.status, stage.finished_at, stage.error = "cancelled", now(session), "cancelled before it started"
             _cancel_queued_below(session, stage.id, f"parent {name!r} cancelled")
             return "cancelled"
         if stage.status == "running":
@@ -208,7 +200,7 @@ def force_cancelled(storage: Storage, name: str, reason: str) -> None:
     with storage.transaction(), storage.session(write=True) as session:
         stage = session.scalar(select(Stage).where(Stage.name == name))
         if stage is not None and stage.status == "running":
-            stage.status, stage.claim_token, stage.error, stage.finished_at = "cancelled", None, reason, db_now(session)
+            stage.status, stage.claim_token, stage.error, stage.finished_at = "cancelled", None, reason, now(session)
             _cancel_queued_below(session, stage.id, f"parent {name!r} cancelled")
 
 

@@ -43,6 +43,7 @@ class StageRecord:
     step_offset: int
     last_step: int | None
     correction: dict[str, Any] | None = None
+    worker_job: str | None = None
 
     @classmethod
     def of(cls, stage: Stage, parent: str | None) -> StageRecord:

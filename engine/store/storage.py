@@ -2,7 +2,8 @@
 
 Modelled on Optuna's RDBStorage: methods take stage names, return plain records
 or dicts, and never hand out live ORM objects. ``transaction()`` groups several
-calls into one write transaction (on SQLite it holds the write lock throughout).
+calls into one write transaction that holds the write lock throughout (SQLite's
+``BEGIN IMMEDIATE``, a PostgreSQL advisory lock), so read-modify-write never races.
 A ``Storage`` belongs to one process: create a new one after fork or spawn.
 
 Loss-row ids only grow (never reused), so ``loss_rows(after_id=...)`` polling is
@@ -20,11 +21,11 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
-from sqlalchemy import Engine, Insert, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, aliased
 
 from engine.store.connect import read_only
+from engine.store.dialects import insert_ignore, serialize_writers
 from engine.store.errors import DuplicateStageError, StageHasChildrenError, StoreError
 from engine.store.models import Artifact, Loss, Stage
 from engine.store.names import next_numbered_name, unknown_stage, validate_stage_name
@@ -35,7 +36,7 @@ LossRow = tuple[int, float, str, float]
 
 RUN_FIELDS = frozenset(
     {
-        "attempt", "claim_token", "worker_host", "worker_pid", "device", "heartbeat_at",
+        "attempt", "claim_token", "worker_host", "worker_pid", "worker_job", "device", "heartbeat_at",
         "queued_at", "started_at", "finished_at", "cancel_requested", "error",
         "step_offset", "last_step", "problem_hash",
     }
@@ -44,7 +45,7 @@ RUN_FIELDS = frozenset(
 
 _RESULTS_RESET: dict[str, Any] = {
     "status": "draft", "attempt": 0, "claim_token": None, "worker_host": None,
-    "worker_pid": None, "device": None, "heartbeat_at": None, "queued_at": None,
+    "worker_pid": None, "worker_job": None, "device": None, "heartbeat_at": None, "queued_at": None,
     "started_at": None, "finished_at": None, "cancel_requested": False, "error": None,
     "last_step": None, "correction": None,
 }
@@ -77,7 +78,7 @@ class Storage:
         if getattr(self._local, "session", None) is not None:
             yield self
             return
-        with self._begin(self.engine) as session:
+        with self._begin(self.engine, exclusive=True) as session:
             self._local.session = session
             try:
                 yield self
@@ -85,20 +86,26 @@ class Storage:
                 self._local.session = None
 
     @contextmanager
-    def session(self, write: bool) -> Iterator[Session]:
-        """A Session inside the active ``transaction()``, else a short one of its own (for store modules)."""
+    def session(self, write: bool, exclusive: bool = True) -> Iterator[Session]:
+        """A Session inside the active ``transaction()``, else a short one of its own (for store modules).
+
+        A write session is ``exclusive`` (one writer at a time, see ``dialects.serialize_writers``)
+        unless the caller's writes are single atomic statements (claim, heartbeat, loss rows).
+        """
         active = getattr(self._local, "session", None)
         if active is not None:
             yield active
             return
-        with self._begin(self.engine if write else self._reader) as session:
+        with self._begin(self.engine if write else self._reader, exclusive=write and exclusive) as session:
             yield session
 
     @contextmanager
-    def _begin(self, bind: Engine) -> Iterator[Session]:
+    def _begin(self, bind: Engine, exclusive: bool) -> Iterator[Session]:
         if os.getpid() != self._pid:
             raise StoreError("this Storage was created in another process: open a new one here")
         with Session(bind, expire_on_commit=False) as session, session.begin():
+            if exclusive:
+                serialize_writers(session)
             yield session
 
     # -- stages ---------------------------------------------------------------
@@ -226,7 +233,7 @@ class Storage:
             return
         with self.session(write=True) as session:
             values = loss_values(self._stage(session, stage).id, attempt, rows)
-            session.execute(insert_ignore(session.get_bind().dialect.name), values)
+            session.execute(insert_ignore(session), values)
 
     def loss_rows(
         self, stage: str, after_id: int = 0, keys: Sequence[str] | None = None
@@ -376,11 +383,3 @@ def loss_values(stage_id: int, attempt: int, rows: Sequence[LossRow]) -> list[di
         )  # fmt: skip
     return values
 
-
-def insert_ignore(dialect: str) -> Insert:
-    """An INSERT into ``loss`` that skips rows already present (same stage/attempt/key/step)."""
-    if dialect == "sqlite":
-        return sqlite.insert(Loss).on_conflict_do_nothing()
-    if dialect == "postgresql":
-        return postgresql.insert(Loss).on_conflict_do_nothing()
-    raise StoreError(f"database dialect {dialect!r} is not supported: use SQLite or PostgreSQL")

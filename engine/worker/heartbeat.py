@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from sqlalchemy.exc import OperationalError
-
-from ..store import Storage
+from ..store import DatabaseBusy, DatabaseUnreachable, Storage
 from ..store.queue import Claim, heartbeat
 
 
@@ -25,7 +23,7 @@ class Heartbeat(threading.Thread):
         while not self._stop_beating.wait(self.interval):
             try:
                 beat = heartbeat(self.storage, self.claim)
-            except OperationalError as exc:  # a busy database: try again at the next beat
+            except (DatabaseBusy, DatabaseUnreachable) as exc:  # busy, or the connection dropped: retry at the next beat
                 self.log.warning("heartbeat failed, retrying: %s", exc)
                 continue
             if not beat.alive:

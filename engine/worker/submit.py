@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import MtcError
-from ..nets import check_compatible
+from ..config.compat import check_compatible
 from ..store import StageRecord, Storage
 from ..store.queue import RUNNABLE_AGAIN, enqueue
 

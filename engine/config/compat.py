@@ -1,12 +1,37 @@
-"""Which architecture changes a child training stage may make and still start from its parent's weights."""
+"""Which architecture changes a child training stage may make and still start from its parent's weights.
+
+Torch-free (pydantic only): queueing a stage checks its lineage with ``check_compatible``
+without importing the networks; ``engine.nets`` re-exports both functions.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Union
 
+from pydantic import TypeAdapter, ValidationError
+
+from engine.config.errors import ConfigError
+from engine.config.schema import Fourier, FullyConnected, ModifiedFourier, NetConfig, Siren
 from engine.errors import MtcError
-from engine.nets.registry import net_settings
+
+NetSettings = Union[FullyConnected, Fourier, ModifiedFourier, Siren]
+
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(NetConfig)
+
+
+def net_settings(config: Mapping[str, Any]) -> NetSettings:
+    """``config`` (a stored ``nets.<NET>`` entry) validated, with its variant's defaults filled in."""
+    try:
+        return _ADAPTER.validate_python(dict(config))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"][1:])  # loc[0] is the variant's tag
+        if not field:
+            raise ConfigError(f"network config: {error['msg']}", key="arch") from None
+        message = f"network config: {field}: {error['msg']} (given {error['input']!r})"
+        raise ConfigError(message, key=field, value=error["input"]) from None
+
 
 _CHANGES = {
     "arch": "changes the architecture",

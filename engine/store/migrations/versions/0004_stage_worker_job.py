@@ -1,0 +1,25 @@
+"""Record the cluster job a stage's worker runs in (a SLURM job id), beside its host and pid.
+
+Revision ID: 0004
+Revises: 0003
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("stage") as batch:
+        batch.add_column(sa.Column("worker_job", sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("stage") as batch:
+        batch.drop_column("worker_job")
