@@ -43,8 +43,8 @@ from engine.stages import StageBook  # noqa: E402
 from engine.store import open_storage  # noqa: E402
 from engine.store.queue import claim_next, record_rows  # noqa: E402
 from engine.train import StageHooks, StagePlan, train_stage  # noqa: E402
-from engine.worker.launch import worker_command  # noqa: E402
-from engine.worker.submit import submit  # noqa: E402
+from engine.stages.launchers import worker_command  # noqa: E402
+from engine.stages.runs import submit  # noqa: E402
 
 WARMUP = 20
 HAND = "hand-written torch loop"
@@ -124,7 +124,7 @@ def mtc_trainer(project: Path, settings: list[str], device: str) -> Rates:
 def mtc_worker(project: Path, settings: list[str], device: str, name: str) -> Rates:
     with StageBook(project) as book:
         book.new_branch(name, source="stage1", assignments=settings)
-        submit(book.storage, [name])
+        submit(book, [name])
     subprocess.run([*worker_command(project, device)], check=True, stdout=subprocess.DEVNULL)
     with open_storage(project) as storage:
         rows = [(r["step"], r["wall_time"]) for r in storage.loss_rows(name, keys=["total"])]
@@ -171,7 +171,7 @@ def flush_cost(project: Path, flushes: int = 20) -> float:
     """CPU milliseconds of one ``record_rows`` call writing FLUSH_ROWS rows, as a worker does each second."""
     with StageBook(project) as book:
         book.new_branch("flush", source="stage1")
-        submit(book.storage, ["flush"])
+        submit(book, ["flush"])
         claim = claim_next(book.storage, "bench", 0, "cpu")
         assert claim is not None and claim.stage == "flush"
         spent = 0.0

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
 from engine.errors import MtcError, ProblemError
 from engine.problem import format_problem, load_problem, problem_summary
-from engine.stages import format_training
-from engine.store.queue import request_cancel
-from engine.worker.launch import ensure_worker
+from engine.stages import format_training, runs
 from engine.worker.registry import live_workers, pid_alive
 
 from .dialogs import button
 
 if TYPE_CHECKING:
     from .app import ConfiguratorApp
+
+CANCEL_TIMEOUT_S = 20.0
+"""How long CANCEL waits for a running stage's worker before killing it (as `mtc cancel --timeout`)."""
 
 
 class Actions:
@@ -100,13 +102,12 @@ class Actions:
 
     def train(self) -> str:
         """TRAIN: save unsaved edits, queue the stage (with unfinished ancestors), make sure a worker runs."""
-        from engine.worker.submit import submit  # imports torch: only on the first TRAIN
-
         name = self.app.form.commit() if self.app.form.pending() else self._selected()
+        runs.reap(self.app.book.storage)  # a stage whose worker was killed is queued again, not "already running"
         status = self.app.book.stage(name).status
         if status == "running":
             return f"{name} is already running"
-        submission = submit(self.app.book.storage, [name])
+        submission = runs.submit(self.app.book, [name])
         if submission.already_done:
             self.app.select(name)
             return f"{name} is already done: make a child (+CHILD STAGE) or a copy (NEW TRAINING BRANCH) to train more"
@@ -114,7 +115,7 @@ class Actions:
             self.app.select(name)
             return f"{name} is already {status}"
         self._trained_here.update(submission.pending)
-        pid = ensure_worker(self.app.project)  # also for stages left queued by an interrupted run
+        pid = runs.ensure_worker(self.app.project)  # also for stages left queued by an interrupted run
         self._worker, self._restarted = pid or self._worker, False
         self.app.plot.show_stages(submission.pending)
         self.app.select(name)
@@ -131,18 +132,22 @@ class Actions:
         if (self._worker is not None and pid_alive(self._worker)) or live_workers(self.app.project):
             return
         self._restarted = True
-        self._worker = ensure_worker(self.app.project) or self._worker
+        self._worker = runs.ensure_worker(self.app.project) or self._worker
 
     def cancel(self) -> str:
-        """CANCEL: a queued stage is cancelled at once; a running one stops at its next heartbeat."""
+        """CANCEL: a queued stage is cancelled at once; a running one stops at its next heartbeat, and its
+        worker is killed (SIGTERM, then SIGKILL) if it does not within ``CANCEL_TIMEOUT_S``, as `mtc cancel` does."""
         name = self._selected()
-        state = request_cancel(self.app.book.storage, name)
-        self.app.refresh()
-        if state == "cancelling":
+        state = self.app.book.stage(name).status
+        if state == "running":
+            storage = self.app.book.storage
+            threading.Thread(target=runs.cancel, args=(storage, name, CANCEL_TIMEOUT_S), daemon=True).start()
             return f"{name}: cancelling (the engine checkpoints it and stops within a few seconds)"
-        if state == "cancelled":
-            return f"{name} cancelled (it had not started)"
-        raise MtcError(f"{name} is {state}: only a queued or running stage can be cancelled")
+        if state != "queued":
+            raise MtcError(f"{name} is {state}: only a queued or running stage can be cancelled")
+        state = runs.cancel(self.app.book.storage, name)
+        self.app.refresh()
+        return f"{name} cancelled (it had not started)" if state == "cancelled" else f"{name}: {state}"
 
     # -- summaries and set-up ---------------------------------------------------------------
 

@@ -10,9 +10,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from engine.cli.stage_control import stage_status
 from engine.errors import MtcError
-from engine.stages import StageBook
+from engine.stages import StageBook, runs
 from engine.store import NoDatabaseError, StageRecord
 
 from .actions import Actions
@@ -109,7 +108,7 @@ class ConfiguratorApp:
     def refresh(self) -> bool:
         """Re-read the stages and update every panel; returns whether a stage is queued or running."""
         records = self.book.stages()
-        status = stage_status(self.book.storage)
+        status = runs.status(self.book.storage)
         by_name = {record.name: record for record in records}
         if self.selected not in by_name:
             self.selected = _default_selection(records)

@@ -98,7 +98,7 @@ class StageTree:
         selected: str | None,
         unsaved: set[str],
     ) -> None:
-        """Redraw from the stage records and ``stage_status`` rows."""
+        """Redraw from the stage records and ``runs.status`` rows."""
         by_name = {row["name"]: row for row in status}
         lines = tree_lines(records)
         self.rows = {r.name: self.rows.get(r.name) or StageRow(r.name, self.on_select) for r, _ in lines}

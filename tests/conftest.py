@@ -75,21 +75,25 @@ def postgres() -> Iterator[pg_server.PgServer | str]:
         server.stop()
 
 
+@pytest.fixture
+def pg_database(postgres: pg_server.PgServer | str) -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL database (dropped after the test); skipped, with the
+    reason, only when no PostgreSQL server can be started here."""
+    if isinstance(postgres, str):
+        pytest.skip(f"no PostgreSQL server: {postgres}")
+    url = postgres.new_database()
+    yield url
+    postgres.drop_database(url)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run the test on each database: SQLite (the project's file) and a fresh PostgreSQL database.
 
-    For PostgreSQL, ``$MTC_DB_URL`` names the new database (child processes inherit it); the
-    test is skipped, with the reason, only when no PostgreSQL server can be started here.
+    For PostgreSQL, ``$MTC_DB_URL`` names the new database (child processes inherit it).
     """
     if request.param == "sqlite":
         monkeypatch.delenv(DB_URL_ENV, raising=False)
-        yield "sqlite"
-        return
-    server = request.getfixturevalue("postgres")
-    if isinstance(server, str):
-        pytest.skip(f"no PostgreSQL server: {server}")
-    url = server.new_database()
-    monkeypatch.setenv(DB_URL_ENV, url)
-    yield "postgresql"
-    server.drop_database(url)
+    else:
+        monkeypatch.setenv(DB_URL_ENV, request.getfixturevalue("pg_database"))
+    return request.param

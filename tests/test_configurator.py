@@ -25,7 +25,7 @@ from engine.project import create_project
 from engine.stages import StageBook
 from engine.worker.registry import live_workers
 from engine.worker.runner import Worker
-from engine.worker.submit import submit
+from engine.stages.runs import submit
 
 from conftest import example_project, wait_until
 from processes import stop_workers
@@ -108,7 +108,7 @@ def status(project: Path, name: str) -> str:
 
 def train_in_process(project: Path, name: str) -> None:
     with StageBook(project) as book:
-        submit(book.storage, [name])
+        submit(book, [name])
     Worker(project).run()
 
 
@@ -371,7 +371,7 @@ def test_cancel_a_queued_stage_and_train_a_done_one(app: ConfiguratorApp) -> Non
     app.book.storage.set_status("stage1", "done")  # as if trained: nothing here needs its weights
     click(app, "+CHILD STAGE")
     with StageBook(app.project) as book:
-        submit(book.storage, ["stage2"])  # queued, no worker started
+        submit(book, ["stage2"])  # queued, no worker started
     app.select("stage2")
     assert app.tree.label("stage2") == "stage2 queued" and app.form.readonly
     click(app, "CANCEL")

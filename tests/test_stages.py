@@ -79,7 +79,7 @@ def test_init_conf_with_a_broken_problem_writes_nothing(project: Path):
 
 def test_init_conf_merges_every_stage_with_the_edited_problem(book: StageBook, project: Path):
     book.edit("stage1", ["training.max_steps=777", "constraints.diffusion.weight=2*sdf"])
-    book.new_child("stage1", assignments=["nets.NN.layer_size=64"])
+    book.new_child("stage1", assignments=["nets.NN.layer_size=1024"])
     with (project / "problem.py").open("a") as problem:
         problem.write(EXTRA_NETWORK)
 
@@ -96,7 +96,7 @@ def test_init_conf_merges_every_stage_with_the_edited_problem(book: StageBook, p
     assert stage1.config["constraints"]["diffusion"]["weight"] == "2*sdf"
     assert stage1.config["nets"]["NN2"] == default_config(book.problem()[0])["nets"]["NN2"]
     assert stage1.config["constraints"]["extra"] == {"include": True, "batch_size": 1000, "weight": 1.0}
-    assert stage2.config["nets"]["NN"]["layer_size"] == 64 and stage2.parent == "stage1"
+    assert stage2.config["nets"]["NN"]["layer_size"] == 1024 and stage2.parent == "stage1"
     assert {stage1.problem_hash, stage2.problem_hash} == {sha256(project / "problem.py")}
 
     source = (project / "problem.py").read_text()
@@ -138,8 +138,10 @@ def test_reset_backs_up_then_starts_over(book: StageBook, project: Path):
     assert book.init_conf(reset=True).backup != report.backup  # two backups in one second do not collide
 
 
-def test_reset_dumps_stages_as_json_for_other_databases(book: StageBook, project: Path, monkeypatch):
-    monkeypatch.setattr("engine.stages.backup.sqlite_file", lambda url: None)
+def test_reset_dumps_stages_as_json_for_other_databases(pg_database: str, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("MTC_DB_URL", pg_database)
+    book = StageBook(create_project(tmp_path / "on-pg", example="hello-world"))
+    book.init_conf()
     report = book.init_conf(reset=True)
     assert report.backup.suffix == ".json"
     dumped = json.loads(report.backup.read_text())
@@ -149,7 +151,10 @@ def test_reset_dumps_stages_as_json_for_other_databases(book: StageBook, project
 # -- creating, editing, the tree ----------------------------------------------------------
 
 
-def test_branches_children_and_copies(book: StageBook):
+def test_branches_children_and_copies(book: StageBook, project: Path):
+    with (project / "problem.py").open("a") as problem:
+        problem.write(EXTRA_NETWORK)
+    book.init_conf()
     branch = book.new_branch(assignments=["training.max_steps=4000"], description="longer")
     assert (branch.name, branch.parent, branch.description) == ("stage2", None, "longer")
     assert branch.config["training"]["max_steps"] == 4000
@@ -244,6 +249,21 @@ REFUSALS = {
     "reset running": (_running, lambda b: b.init_conf(reset=True), StageError, "'stage1' is running"),
     "rename running": (_running, lambda b: b.rename("stage1", "x"), StageError, "'stage1' is running"),
     "rename with artifacts": (_with_artifact, lambda b: b.rename("stage1", "x"), StageError, "clean it first"),
+    "child changes depth": (
+        None, lambda b: b.new_child("stage1", "deep", ["nets.NN.nr_layers=3"]), StageError,
+        r"stage 'deep' cannot continue from 'stage1': nets.NN: nr_layers 6 -> 3 changes the depth",
+    ),
+    "child set to another arch": (
+        _with_child, lambda b: b.edit("kid", ["nets.NN.arch=siren"]), StageError,
+        r"stage 'kid' cannot continue from 'stage1': nets.NN: arch fully_connected -> siren changes the architecture",
+    ),
+    "child all frozen": (
+        None, lambda b: b.new_child("stage1", "ice", ["nets.NN.trainable=false"]), StageError,
+        r"every network of stage 'ice' is frozen, so it has nothing to train",
+    ),
+    "set all frozen": (
+        None, lambda b: b.edit("stage1", ["nets.NN.trainable=false"]), StageError, "every network of stage 'stage1' is frozen",
+    ),
 }
 
 
@@ -318,7 +338,10 @@ def test_export_format_rules():
 # -- show training, db upgrade --------------------------------------------------------
 
 
-def test_training_summary_tree_and_text(book: StageBook):
+def test_training_summary_tree_and_text(book: StageBook, project: Path):
+    with (project / "problem.py").open("a") as problem:
+        problem.write(EXTRA_NETWORK)
+    book.init_conf()
     book.new_branch("b2", assignments=["optimizer.name=lbfgs"])
     book.new_child("stage1", "c1", assignments=["nets.NN.trainable=false", "constraints.ends.include=false"])
     book.new_child("c1", "c2")

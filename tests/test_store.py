@@ -111,10 +111,8 @@ def test_unusable_database_urls_are_one_clear_line(url: str, message: str):
     assert "secret" not in str(refused.value) and "\n" not in str(refused.value)
 
 
-def test_unreachable_servers_name_the_url_with_the_password_masked(postgres, tmp_path: Path):
-    if isinstance(postgres, str):
-        pytest.skip(f"no PostgreSQL server: {postgres}")
-    good = postgres.new_database()
+def test_unreachable_servers_name_the_url_with_the_password_masked(postgres, pg_database: str):
+    good = pg_database
     init_database(good)
     wrong_password = good.replace(":mtc-test-secret@", ":not-it@")
     with pytest.raises(DatabaseUnreachable, match="cannot connect to the database .*mtc:\\*\\*\\*@127.0.0.1.*password authentication failed"):

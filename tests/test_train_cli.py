@@ -122,9 +122,14 @@ def test_bad_train_and_infer_requests(small_hello, tmp_path):
     assert not (folder / "o.csv").exists()
 
 
-def test_child_with_a_different_depth_is_refused_when_queued(small_hello):
+def test_child_with_a_different_depth_is_refused_when_made_and_when_queued(small_hello):
     folder = small_hello
-    mtc_ok("stage", "child", "stage1", "--set", "nets.NN.nr_layers=3", cwd=folder)
+    result = run_mtc("stage", "child", "stage1", "--set", "nets.NN.nr_layers=3", cwd=folder)
+    assert result.returncode == 1 and "nr_layers 2 -> 3 changes the depth" in result.stderr
+    mtc_ok("stage", "child", "stage1", cwd=folder)
+    with open_storage(folder) as storage:  # made incompatible behind mtc's back (an older mtc, a script)
+        config = storage.get_stage("stage2").config
+        storage.update_config("stage2", {**config, "nets": {"NN": {**config["nets"]["NN"], "nr_layers": 3}}})
     result = run_mtc("train", "--stage", "stage2", cwd=folder)
     assert result.returncode == 1 and "nr_layers 2 -> 3 changes the depth" in result.stderr
     with open_storage(folder) as storage:

@@ -1,4 +1,4 @@
-"""Workers as real processes on one SQLite file: claims, crashes, resumes, cancels."""
+"""Workers as real processes on one database (SQLite file and PostgreSQL server): claims, crashes, resumes, cancels."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from engine.stages import StageBook
 from engine.store import open_storage
 from engine.store.queue import claim_next, enqueue
-from engine.worker.submit import submit
-from engine.worker.launch import worker_command
+from engine.stages.runs import submit
+from engine.stages.launchers import worker_command
 
 from conftest import example_project, run_mtc, wait_until
 
@@ -22,7 +22,7 @@ FAST = ["nets.NN.layer_size=8", "nets.NN.nr_layers=2", "constraints.diffusion.ba
 
 
 @pytest.fixture
-def hello(tmp_path):
+def hello(tmp_path, backend):
     return example_project(tmp_path / "hello", "hello-world")
 
 
@@ -58,7 +58,7 @@ def test_two_worker_processes_train_each_stage_once(hello):
         for _ in range(5):
             book.new_branch(source="stage1")
         names = [s.name for s in book.stages()]
-        submit(book.storage, names)
+        submit(book, names)
     procs = [subprocess.Popen(worker_command(hello), stdout=subprocess.DEVNULL) for _ in range(2)]
     for p in procs:
         assert p.wait(timeout=180) == 0
@@ -78,7 +78,7 @@ def test_sigkilled_worker_is_reaped_and_its_stage_resumes_without_lost_or_duplic
     env = {**os.environ, "MTC_HEARTBEAT_S": "0.3", "MTC_STALE_S": "2", "MTC_POLL_S": "0.2", "MTC_FLUSH_S": "0.2"}
     with StageBook(hello) as book:
         book.edit("stage1", [*FAST, "training.max_steps=4000", "training.checkpoint_every=100", "training.log_every=1"])
-        submit(book.storage, ["stage1"])
+        submit(book, ["stage1"])
         storage = book.storage
         victim = subprocess.Popen(worker_command(hello), env=env, stdout=subprocess.DEVNULL, start_new_session=True)
         wait_until(lambda: (storage.get_stage("stage1").last_step or 0) > 450, 120, "the first worker to pass step 450")
@@ -117,16 +117,14 @@ def test_cancel_stops_a_running_stage_within_seconds(hello):
     with StageBook(hello) as book:
         book.edit("stage1", [*FAST, "training.max_steps=100000"])
         book.new_child("stage1", "stage2")
-        submit(book.storage, ["stage2"])
+        submit(book, ["stage2"])
         worker = subprocess.Popen(worker_command(hello), env=env, stdout=subprocess.DEVNULL)
         storage = book.storage
         wait_until(lambda: (storage.get_stage("stage1").last_step or 0) > 10, 60, "training to start")
-        started = time.monotonic()
         result = run_mtc("cancel", "stage1", cwd=hello)
-        took = time.monotonic() - started
         assert worker.wait(timeout=60) == 0
-        assert result.returncode == 0 and "stage1: cancelled" in result.stdout, result.stdout + result.stderr
-        assert took < 10
+        # stopped by the flag at a heartbeat, not killed after the timeout
+        assert result.returncode == 0 and result.stdout == "stage1: cancelled\n", result.stdout + result.stderr
         assert storage.get_stage("stage1").status == "cancelled"
         child = storage.get_stage("stage2")
         assert child.status == "cancelled" and "parent 'stage1' cancelled" in child.error
@@ -136,7 +134,7 @@ def test_cancel_stops_a_running_stage_within_seconds(hello):
 def test_sigint_checkpoints_and_requeues_then_train_resumes(hello):
     with StageBook(hello) as book:
         book.edit("stage1", [*FAST, "training.max_steps=3000", "training.log_every=1"])
-        submit(book.storage, ["stage1"])
+        submit(book, ["stage1"])
         worker = subprocess.Popen(worker_command(hello), stdout=subprocess.DEVNULL)
         storage = book.storage
         wait_until(lambda: (storage.get_stage("stage1").last_step or 0) > 10, 60, "training to start")
@@ -162,7 +160,7 @@ def test_worker_process_survives_a_failing_stage(hello):
         book.new_child("stage1", "stage2")
         book.new_branch("stage3", source="stage1")
         book.edit("stage3", ["constraints.ends.include=false"])
-        submit(book.storage, ["stage2", "stage3"])
+        submit(book, ["stage2", "stage3"])
     assert subprocess.run(worker_command(hello), stdout=subprocess.DEVNULL, timeout=120).returncode == 0
     with StageBook(hello) as book:
         s1, s2, s3 = (book.stage(n) for n in ("stage1", "stage2", "stage3"))

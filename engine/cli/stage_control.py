@@ -1,38 +1,15 @@
-"""What the CLI shows and does about running stages: status rows, cancel with escalation, log following."""
+"""What the CLI shows of running stages: the status table and a stage's log (the rows come from ``engine.stages.runs``)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import time
 from pathlib import Path
 from typing import Any
 
-from ..config import total_steps
 from ..store import Storage
-from ..store.queue import force_cancelled, request_cancel
 from ..layout import LOG_FILE, stage_folder
-from ..worker.registry import pid_alive
 
-COLUMNS = ("name", "parent", "status", "step", "max_steps", "loss", "attempt", "worker_pid", "device", "error")
-
-
-def stage_status(storage: Storage) -> list[dict[str, Any]]:
-    """One row per stage: name, parent, status, step, max_steps (all of its steps), last loss, attempt,
-    worker pid, device, error; with ``--json`` also its kind and, for a correction stage, what it computed."""
-    losses = storage.latest_losses()
-    return [
-        {
-            "name": r.name, "parent": r.parent, "status": r.status,
-            "step": None if r.last_step is None else r.last_step + 1,
-            "max_steps": total_steps(r.config["training"]),
-            "loss": losses[r.name][1] if r.name in losses else None,
-            "attempt": r.attempt, "worker_pid": r.worker_pid if r.status == "running" else None,
-            "device": r.device, "error": r.error, "kind": r.kind, "correction": r.correction,
-        }
-        for r in storage.list_stages()
-    ]  # fmt: skip
+COLUMNS = ("name", "parent", "status", "step", "max_steps", "loss", "attempt", "worker", "device", "error")
 
 
 def status_table(rows: list[dict[str, Any]]) -> str:
@@ -48,34 +25,6 @@ def status_table(rows: list[dict[str, Any]]) -> str:
     lines = ["  ".join(k.ljust(w) for k, w in zip(COLUMNS, widths))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
     return "\n".join(lines)
-
-
-def _wait_until_stopped(storage: Storage, name: str, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if storage.get_stage(name).status != "running":
-            return True
-        time.sleep(0.2)
-    return False
-
-
-def cancel_stage(storage: Storage, name: str, timeout: float) -> str:
-    """Cancel a stage; a running one gets the flag, then SIGTERM and SIGKILL of its worker if it hangs."""
-    state = request_cancel(storage, name)
-    if state != "cancelling":
-        return state
-    if _wait_until_stopped(storage, name, timeout):
-        return storage.get_stage(name).status
-    record = storage.get_stage(name)
-    if record.worker_host != socket.gethostname() or not record.worker_pid:
-        return f"still running on {record.worker_host}: its worker did not answer within {timeout:g}s"
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if pid_alive(record.worker_pid):
-            os.kill(record.worker_pid, sig)
-            if _wait_until_stopped(storage, name, 5.0):
-                return storage.get_stage(name).status
-    force_cancelled(storage, name, f"cancelled: worker pid {record.worker_pid} was killed after not answering")
-    return "cancelled (worker killed)"
 
 
 def follow_log(storage: Storage, project: Path, name: str, follow: bool) -> None:

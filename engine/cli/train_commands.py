@@ -1,4 +1,5 @@
-"""``mtc train``, ``mtc worker``, ``mtc status``, ``mtc cancel``, ``mtc logs`` and ``mtc infer``."""
+"""``mtc train``, ``mtc worker``, ``mtc status``, ``mtc cancel``, ``mtc logs`` and ``mtc infer``: thin callers of
+``engine.stages.runs``."""
 
 from __future__ import annotations
 
@@ -8,25 +9,36 @@ import sys
 from pathlib import Path
 
 from ..errors import MtcError
+from ..stages import StageBook, runs
+from ..stages.launchers import LAUNCHERS, Launcher, LocalLauncher, SlurmLauncher
+from ..stages.launchers.slurm import slurm_options
 from ..store import Storage, open_storage
 from .progress import watch
-from .stage_control import cancel_stage, follow_log, stage_status, status_table
+from .stage_control import follow_log, status_table
+
+_SLURM_FLAGS = {"partition": "--partition", "gpus_per_worker": "--gpus-per-worker", "time": "--time", "slurm_option": "--slurm-option"}
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="queue stages (with unfinished ancestors) and train them")
     train.add_argument("--stage", action="append", dest="stages", metavar="S", help="stage to train (repeatable; default stage1)")
     train.add_argument("--all", action="store_true", help="train every stage that is not done")
-    train.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (default 1)")
+    train.add_argument("--workers", type=int, default=1, metavar="K", help="worker processes or SLURM jobs (default 1)")
     train.add_argument("--device", metavar="D", help="auto, cpu, cuda or cuda:N (default: each stage's training.device)")
     train.add_argument("--detach", action="store_true", help="train in the background and return at once")
+    train.add_argument("--launcher", choices=sorted(LAUNCHERS), default="local", help="where workers run (default local)")
+    slurm = train.add_argument_group("--launcher slurm (a job array of `mtc worker`, see docs/scale-out.md)")
+    slurm.add_argument("--partition", metavar="P", help="SLURM partition")
+    slurm.add_argument("--gpus-per-worker", type=int, metavar="N", help="GPUs of each worker job (default 0)")
+    slurm.add_argument("--time", metavar="HH:MM:SS", help="time limit of each job; it is requeued when it runs out (default 04:00:00)")
+    slurm.add_argument("--slurm-option", action="append", metavar="KEY=VALUE", help="any other sbatch option (repeatable)")
     train.set_defaults(handler=run_train)
 
     worker = commands.add_parser("worker", help="run one worker process in this terminal until the queue is empty")
     worker.add_argument("--device", metavar="D", help="auto, cpu, cuda or cuda:N")
     worker.set_defaults(handler=run_worker_command)
 
-    status = commands.add_parser("status", help="status, step and last loss of every stage")
+    status = commands.add_parser("status", help="status, step, last loss and worker (pid or SLURM job, host) of every stage")
     status.add_argument("--json", action="store_true", help="print JSON")
     status.set_defaults(handler=run_status)
 
@@ -55,25 +67,38 @@ def _targets(storage: Storage, args: argparse.Namespace) -> list[str]:
     return args.stages or ["stage1"]
 
 
+def _launcher(args: argparse.Namespace) -> Launcher:
+    given = [flag for key, flag in _SLURM_FLAGS.items() if getattr(args, key) is not None]
+    if args.launcher == "local":
+        if given:
+            raise MtcError(f"{', '.join(given)} only apply to --launcher slurm")
+        return LocalLauncher(args.device, args.detach)
+    if args.detach:
+        raise MtcError("--detach is for --launcher local: SLURM workers always run in the background")
+    return SlurmLauncher(
+        args.partition, args.gpus_per_worker or 0, args.time or SlurmLauncher.time,
+        slurm_options(args.slurm_option or []), args.device,
+    )  # fmt: skip
+
+
 def run_train(args: argparse.Namespace) -> int:
+    launcher = _launcher(args)
     project = Path(args.project).resolve()
-    with open_storage(project) as storage:
-        targets = _targets(storage, args)
-    return train_stages(project, targets, args.workers, args.device, args.detach)
+    with StageBook(project) as book:
+        runs.reap(book.storage)
+        targets = _targets(book.storage, args)
+    return train_stages(project, targets, args.workers, launcher=launcher)
 
 
-def train_stages(project: Path, targets: list[str], workers: int = 1, device: str | None = None, detach: bool = False) -> int:
-    """Queue ``targets`` (with unfinished ancestors) and train them: detached, or here with progress bars."""
-    if workers < 1:
-        raise MtcError(f"--workers must be at least 1, got {workers}")
-    from ..train.device import resolve_device
-    from ..worker.launch import start_detached, start_foreground
-    from ..worker.submit import submit
-
-    if device:
-        resolve_device(device)
-    with open_storage(project) as storage:
-        submission = submit(storage, targets)
+def train_stages(
+    project: Path, targets: list[str], workers: int = 1, device: str | None = None, detach: bool = False,
+    launcher: Launcher | None = None,
+) -> int:  # fmt: skip
+    """Queue ``targets`` (with unfinished ancestors) and train them: here with progress bars, detached, or on SLURM."""
+    launcher = launcher or LocalLauncher(device, detach)
+    with StageBook(project) as book:
+        run = runs.train(book, targets, launcher, workers)
+        submission = run.submission
         for name in submission.already_done:
             print(f"{name} is already done (`mtc clean --stage {name}` to train it again)")
         if not submission.pending:
@@ -83,19 +108,22 @@ def train_stages(project: Path, targets: list[str], workers: int = 1, device: st
             print(f"already queued: {', '.join(submission.waiting)} (trained now, from their last checkpoint where they have one)")
         if submission.queued:
             print(f"queued {', '.join(submission.queued)}")
-        if detach:
-            pids = [start_detached(project, device) for _ in range(workers)]
-            print(f"training in the background (worker pid {', '.join(map(str, pids))}): `mtc status`, `mtc logs STAGE -f`")
+        ids = ", ".join(job.id for job in run.jobs)
+        if launcher.name == "slurm":
+            print(f"submitted SLURM job {ids} (one `mtc worker` each): `mtc status` shows which job runs which stage")
             return 0
-        processes = start_foreground(project, workers, device)
+        processes = [job.process for job in run.jobs if job.process is not None]
+        if not processes:
+            print(f"training in the background (worker pid {ids}): `mtc status`, `mtc logs STAGE -f`")
+            return 0
         try:
-            watch(storage, submission.pending, processes)
+            watch(book.storage, submission.pending, processes)
         except KeyboardInterrupt:
             for process in processes:
                 process.wait()
             print("\ninterrupted: running stages were checkpointed and queued again; `mtc train` resumes them")
             return 130
-        failed = [r for r in storage.list_stages() if r.name in submission.pending and r.status != "done"]
+        failed = [r for r in book.stages() if r.name in submission.pending and r.status != "done"]
         for record in failed:
             print(f"{record.name}: {record.status}{': ' + record.error if record.error else ''}", file=sys.stderr)
         return 1 if failed else 0
@@ -111,7 +139,7 @@ def run_worker_command(args: argparse.Namespace) -> int:
 
 def run_status(args: argparse.Namespace) -> int:
     with open_storage(args.project) as storage:
-        rows = stage_status(storage)
+        rows = runs.status(storage)
     print(json.dumps(rows, indent=2) if args.json else status_table(rows))
     return 0
 
@@ -122,7 +150,7 @@ def run_cancel(args: argparse.Namespace) -> int:
     with open_storage(args.project) as storage:
         names = [r.name for r in storage.list_stages() if r.status in ("queued", "running")] if args.all else [args.stage]
         for name in names:
-            print(f"{name}: {cancel_stage(storage, name, args.timeout)}")
+            print(f"{name}: {runs.cancel(storage, name, args.timeout)}")
     return 0
 
 

@@ -28,6 +28,7 @@ from engine.stages.changes import StageChanges
 from engine.stages.database import database_exists
 from engine.stages.errors import StageError
 from engine.stages.files import problem_hash, remove_project_files, remove_stage_folders, stage_folder
+from engine.stages.readiness import check_config, check_continues
 from engine.stages.training_summary import training_summary
 from engine.store import (
     STAGE_KINDS,
@@ -227,9 +228,10 @@ class StageBook:
             if kind == "correction":
                 base = set_values(base, correction_defaults(outline.networks), outline)
             config = set_values(base, assignments, outline)
-            return storage.create_stage(
-                name or storage.next_free_name(), config, description, parent=parent, kind=kind, problem_hash=digest
-            )
+            name = name or storage.next_free_name()
+            check_config(name, config, outline)
+            check_continues(storage.get_stage(parent), name, config, kind)
+            return storage.create_stage(name, config, description, parent=parent, kind=kind, problem_hash=digest)
 
     def edit(self, name: str, assignments: Assignments = (), description: str | None = None) -> StageRecord:
         """Apply ``assignments`` (all or none) and/or a new description to a draft stage."""
@@ -241,7 +243,11 @@ class StageBook:
             record = storage.get_stage(name)
             _require_draft(record)
             if outline is not None:
-                storage.update_config(name, set_values(record.config, assignments, outline))
+                config = set_values(record.config, assignments, outline)
+                check_config(name, config, outline)
+                if record.parent is not None:
+                    check_continues(storage.get_stage(record.parent), name, config, record.kind)
+                storage.update_config(name, config)
                 if record.problem_hash != digest:
                     storage.set_status(name, record.status, problem_hash=digest)
             if description is not None:

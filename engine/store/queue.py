@@ -8,7 +8,7 @@ staleness test use the database clock, so workers on hosts with skewed clocks ag
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,22 +161,34 @@ def _cancel_queued_below(session: Session, stage_id: int, reason: str) -> None:
 
 def reap_stale(storage: Storage, stale_after: float, max_attempts: int) -> list[str]:
     """Requeue running stages whose heartbeat is older than ``stale_after`` s (failed after max_attempts)."""
-    reaped = []
     with storage.transaction(), storage.session(write=True) as session:
         stale = session.scalars(
             select(Stage).where(Stage.status == "running", Stage.heartbeat_at < seconds_ago(session, stale_after))
         ).all()
-        for stage in stale:
-            lost = f"its worker (pid {stage.worker_pid} on {stage.worker_host}) stopped heartbeating"
-            if stage.attempt >= max_attempts:
-                stage.status, stage.finished_at = "failed", now(session)
-                stage.error = f"{lost} {stage.attempt} times; not retried (limit {max_attempts})"
-                _cancel_queued_below(session, stage.id, f"parent {stage.name!r} failed")
-            else:
-                stage.status, stage.error = "queued", f"requeued: {lost}"
-            stage.claim_token = None
-            reaped.append(stage.name)
-    return reaped
+        return [_reap(session, stage, max_attempts, "stopped heartbeating") for stage in stale]
+
+
+def reap_dead(storage: Storage, host: str, alive: Callable[[int], bool], max_attempts: int) -> list[str]:
+    """Requeue at once the running stages whose worker ran on ``host`` and whose pid is no longer ``alive``.
+
+    No need to wait for a stale heartbeat when the worker's own host can see it is gone.
+    """
+    with storage.transaction(), storage.session(write=True) as session:
+        running = session.scalars(select(Stage).where(Stage.status == "running", Stage.worker_host == host)).all()
+        dead = [stage for stage in running if stage.worker_pid is not None and not alive(stage.worker_pid)]
+        return [_reap(session, stage, max_attempts, "exited") for stage in dead]
+
+
+def _reap(session: Session, stage: Stage, max_attempts: int, what: str) -> str:
+    lost = f"its worker (pid {stage.worker_pid} on {stage.worker_host}) {what}"
+    if stage.attempt >= max_attempts:
+        stage.status, stage.finished_at = "failed", now(session)
+        stage.error = f"{lost} {stage.attempt} times; not retried (limit {max_attempts})"
+        _cancel_queued_below(session, stage.id, f"parent {stage.name!r} failed")
+    else:
+        stage.status, stage.error = "queued", f"requeued: {lost}"
+    stage.claim_token = None
+    return stage.name
 
 
 def request_cancel(storage: Storage, name: str) -> str:

@@ -36,6 +36,12 @@ def stage_logger(project: Path, stage: str) -> logging.Logger:
     return log
 
 
+def cluster_job() -> str | None:
+    """The SLURM job this process runs in (``ARRAYJOB_TASK`` for an array task), None outside SLURM."""
+    array, task = os.environ.get("SLURM_ARRAY_JOB_ID"), os.environ.get("SLURM_ARRAY_TASK_ID")
+    return f"{array}_{task}" if array and task else os.environ.get("SLURM_JOB_ID")
+
+
 class Worker:
     """Trains queued stages of one project until none is left (or it is interrupted)."""
 
@@ -44,7 +50,7 @@ class Worker:
         self.device = device
         self.settings = settings or WorkerSettings.from_env()
         self.interrupted = threading.Event()
-        self.host, self.pid = socket.gethostname(), os.getpid()
+        self.host, self.pid, self.job = socket.gethostname(), os.getpid(), cluster_job()
 
     def install_signal_handlers(self) -> None:
         """SIGINT/SIGTERM: checkpoint the running stage, put it back in the queue, exit."""
@@ -60,7 +66,7 @@ class Worker:
                 while not self.interrupted.is_set():
                     reap_stale(storage, self.settings.stale_after, self.settings.max_attempts)
                     device = str(resolve_device(self.device or "auto"))
-                    claim = claim_next(storage, self.host, self.pid, device)
+                    claim = claim_next(storage, self.host, self.pid, device, self.job)
                     if claim is not None:
                         self.run_claim(storage, claim)
                         trained.append(claim.stage)
@@ -76,7 +82,7 @@ class Worker:
         """Train one claimed stage and record its end: done, failed, cancelled, or queued again."""
         record = storage.get_stage(claim.stage)
         log = stage_logger(self.project, claim.stage)
-        log.info("attempt %d by pid %d on %s", claim.attempt, self.pid, self.host)
+        log.info("attempt %d by pid %d on %s%s", claim.attempt, self.pid, self.host, f" (job {self.job})" if self.job else "")
         beat = Heartbeat(storage, claim, self.settings.heartbeat, log)
         rows = RowWriter(storage, claim, self.settings.flush_every)
         offset = 0
