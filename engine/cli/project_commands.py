@@ -70,7 +70,7 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.no_serve:
         return _train_demo(folder, pending)
     log = folder / ".mtc" / "logs" / "voila.log"
-    with VoilaServer(folder, args.ip, args.port, log=log) as server:
+    with VoilaServer(folder, args.ip, args.port, log=log, token=args.token) as server:
         print(f"\nthe configurator is served at {server.url}: open it to watch the loss curves grow (log: {log})")
         code = _train_demo(folder, pending)
         if code:

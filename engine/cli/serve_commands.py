@@ -5,13 +5,20 @@ It keeps one kernel preheated: the configurator does its slow imports before a p
 for and builds the app (from the database as it is then) when one is. Kernels of pages that
 were closed are culled once idle; the configurator stops polling when no stage trains, so an
 abandoned page does not keep its kernel busy.
+
+Off loopback (``--ip 0.0.0.0`` on a cluster node) anyone who reaches the port could create,
+delete and train stages, so Voila then requires a token (jupyter_server's token auth): the
+one given with ``--token``, or a generated one printed with the URL. On 127.0.0.1 the page
+stays token-free unless ``--token`` is given (reach it from a laptop through an SSH tunnel).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -42,9 +49,25 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def add_address_options(parser: argparse.ArgumentParser) -> None:
-    """``--port`` and ``--ip``, shared by ``mtc serve`` and ``mtc demo``."""
+    """``--port``, ``--ip`` and ``--token``, shared by ``mtc serve`` and ``mtc demo``."""
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")
     parser.add_argument("--ip", default=DEFAULT_IP, help=f"address to listen on (default {DEFAULT_IP}; 0.0.0.0 for all)")
+    parser.add_argument(
+        "--token", help="token the page asks for (default: none on 127.0.0.1, a generated one on any other --ip)"
+    )
+
+
+def access_token(ip: str, token: str | None) -> str | None:
+    """The token Voila requires: ``token`` if given, none on a loopback address, else a new random one."""
+    if token is not None:
+        if not token.strip():
+            raise MtcError("--token must not be empty (leave it out for a generated one)")
+        return token
+    try:
+        loopback = ip == "localhost" or ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        loopback = False  # a host name: reachable from elsewhere
+    return None if loopback else secrets.token_urlsafe(24)
 
 
 def check_project(project: Path) -> None:
@@ -80,14 +103,15 @@ def check_port(ip: str, port: int) -> None:
             ) from None
 
 
-def voila_command(ip: str, port: int, cull_idle: int) -> list[str]:
-    """The Voila command line, run in the project folder."""
+def voila_command(ip: str, port: int, cull_idle: int, token: str | None = None) -> list[str]:
+    """The Voila command line, run in the project folder (``token``: required by every page)."""
     return [
         sys.executable, "-m", "voila", NOTEBOOK, "--no-browser",
         f"--port={port}", f"--Voila.ip={ip}", "--Voila.port_retries=0",
         "--preheat_kernel=True", "--pool_size=1",
         f"--MappingKernelManager.cull_idle_timeout={cull_idle}",
         f"--MappingKernelManager.cull_interval={min(CULL_INTERVAL_S, max(cull_idle, 1))}",
+        *([f"--Voila.token={token}"] if token else []),
     ]  # fmt: skip
 
 
@@ -100,14 +124,19 @@ class VoilaServer:
     acts as Ctrl-C. ``log`` sends Voila's output to a file instead of this terminal.
     """
 
-    def __init__(self, project: Path, ip: str, port: int, cull_idle: int = CULL_IDLE_S, log: Path | None = None):
+    def __init__(
+        self, project: Path, ip: str, port: int, cull_idle: int = CULL_IDLE_S, log: Path | None = None,
+        token: str | None = None,
+    ):  # fmt: skip
         check_project(project)
         check_port(ip, port)
         if cull_idle < 0:
             raise MtcError(f"--cull-idle must be >= 0 seconds (0 never culls), got {cull_idle}")
         self.project, self.log = project, log
-        self.url = f"http://{ip}:{port}/"
-        self.command = voila_command(ip, port, cull_idle)
+        self.token = access_token(ip, token)
+        host = socket.gethostname() if ip in ("0.0.0.0", "::") else ip
+        self.url = f"http://{host}:{port}/" + (f"?token={self.token}" if self.token else "")
+        self.command = voila_command(ip, port, cull_idle, self.token)
         self.process: subprocess.Popen | None = None
         self._previous_sigterm: Any = None
 
@@ -170,6 +199,6 @@ def _sigterm_as_ctrl_c(signum: int, frame: FrameType | None) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     project = Path(args.project).resolve()
-    with VoilaServer(project, args.ip, args.port, args.cull_idle) as server:
+    with VoilaServer(project, args.ip, args.port, args.cull_idle, token=args.token) as server:
         print(f"serving {project / NOTEBOOK} at {server.url} (Ctrl-C stops)", flush=True)
         return server.wait()
