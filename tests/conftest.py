@@ -23,6 +23,7 @@ from engine.stages import StageBook
 from engine.store import DB_URL_ENV
 
 import pg_server
+import slurm_cluster
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -97,3 +98,22 @@ def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     else:
         monkeypatch.setenv(DB_URL_ENV, request.getfixturevalue("pg_database"))
     return request.param
+
+
+@pytest.fixture(scope="session")
+def slurm_server() -> Iterator[slurm_cluster.SlurmCluster | str]:
+    """The session's single-node SLURM cluster (started on first use), or why none could be started."""
+    cluster = slurm_cluster.start()
+    yield cluster
+    if isinstance(cluster, slurm_cluster.SlurmCluster):
+        cluster.stop()
+
+
+@pytest.fixture
+def slurm(slurm_server: slurm_cluster.SlurmCluster | str, monkeypatch: pytest.MonkeyPatch) -> slurm_cluster.SlurmCluster:
+    """The SLURM cluster, its ``$SLURM_CONF`` exported for this test; skipped, with the reason, if none starts."""
+    if isinstance(slurm_server, str):
+        pytest.skip(f"no SLURM cluster: {slurm_server}")
+    for key, value in slurm_server.env.items():
+        monkeypatch.setenv(key, value)
+    return slurm_server
