@@ -12,20 +12,10 @@ import pytest
 
 from engine.cli.serve_commands import access_token
 from engine.errors import MtcError
-from engine.project import create_project
-from engine.stages import StageBook
-
+from conftest import example_project
 from processes import free_port, get, mtc_process, shutdown, wait_for_text
 
 PAGE = "mtc configurator of"
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    folder = create_project(tmp_path / "served", example="hello-world")
-    with StageBook(folder) as book:
-        book.init_conf()
-    return folder
 
 
 def _page_without_token(url: str) -> tuple[int, str]:
@@ -36,7 +26,8 @@ def _page_without_token(url: str) -> tuple[int, str]:
         return refused.code, ""
 
 
-def test_serving_off_loopback_requires_the_token(project: Path, tmp_path: Path) -> None:
+def test_serving_off_loopback_requires_the_token(tmp_path: Path) -> None:
+    project = example_project(tmp_path / "served", "hello-world")
     port, log = free_port(), tmp_path / "serve.log"
     with mtc_process(["-C", str(project), "serve", "--ip", "0.0.0.0", "--port", str(port)], log) as server:
         wait_for_text(log, "?token=", 60, server)
