@@ -257,6 +257,9 @@ class ConstraintSettings(_Model):
         description="Loss weight: a number, or a sympy expression in the constraint's symbols such as 2*sdf.",
         json_schema_extra={"ui": "expression"},
     )
+    integral_batches: int = Field(
+        1, ge=1, description="Integral constraints only: integrals (one residual each, batch_size points) per step."
+    )
 
 
 class DataSettings(_Model):

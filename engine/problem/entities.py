@@ -61,12 +61,17 @@ class Subdomain:
 
 @dataclass(frozen=True)
 class Constraint:
-    """An equation enforced on a subdomain; the residual is ``rhs - lhs`` with submodels expanded."""
+    """An equation enforced on a subdomain; the residual is ``rhs - lhs`` with submodels expanded.
+
+    An integral constraint has ``integrands``: its residual then reads each integral as a
+    placeholder symbol (:mod:`engine.problem.integrals`) and holds once per batch.
+    """
 
     name: str
     equation: sympy.Eq
     subdomain: Subdomain
     residual: sympy.Expr
+    integrands: tuple[sympy.Expr, ...] = ()
 
 
 @dataclass(frozen=True)

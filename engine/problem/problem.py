@@ -26,6 +26,7 @@ from .entities import (
     SubdomainKind,
     Submodel,
 )
+from .integrals import placeholders, split_integrals
 from .names import check_identifier
 from .sampling import ParamSpec, parse_params, sample_subdomain
 from .symbols import BOUNDARY_EXTRAS, INTERIOR_EXTRAS
@@ -311,15 +312,26 @@ class Problem:
             raise ProblemError(f"constraint {cname!r}: the equation is always {equation}: nothing to enforce")
         if not isinstance(equation, sympy.Eq):
             raise ProblemError(f"constraint {cname!r}: equation must be Eq(lhs, rhs), got {equation!r}")
-        if equation.lhs.has(sympy.Integral) or equation.rhs.has(sympy.Integral):
-            raise ProblemError(f"constraint {cname!r}: integral constraints are not supported by mtc yet")
         subdomain = self._subdomain(eq_constraint.get("on_domain"), f"constraint {cname!r}")
-        residual = self.expand(equation.rhs - equation.lhs)
         context = f"constraint {cname!r}"
-        self._check_functions(residual, context)
-        self._check_symbols(residual, set(subdomain.columns), f"{context} on subdomain {subdomain.name!r}")
-        self._check_inputs_available(residual, subdomain, context)
-        self._constraints[cname] = Constraint(cname, equation, subdomain, residual)
+        outer, integrands = split_integrals(equation.rhs - equation.lhs, subdomain.geometry.dims, context)
+        residual = self.expand(outer)
+        if integrands:
+            integrands = tuple(self._checked(self.expand(f), subdomain, f"{context}, integrand {f}") for f in integrands)
+            if residual.atoms(AppliedUndef):
+                raise ProblemError(f"{context}: network outputs must be inside the Integral(...) of the equation")
+            allowed = {str(s) for s in subdomain.params} | placeholders(len(integrands))
+            self._check_symbols(residual, allowed, f"{context} outside its integrals")
+        else:
+            self._checked(residual, subdomain, context)
+        self._constraints[cname] = Constraint(cname, equation, subdomain, residual, integrands)
+
+    def _checked(self, expr: sympy.Expr, subdomain: Subdomain, context: str) -> sympy.Expr:
+        """``expr`` if every function, symbol and network input it uses is available on ``subdomain``."""
+        self._check_functions(expr, context)
+        self._check_symbols(expr, set(subdomain.columns), f"{context} on subdomain {subdomain.name!r}")
+        self._check_inputs_available(expr, subdomain, context)
+        return expr
 
     def set_constraints(self, cdict: Mapping[str, Mapping[str, Any]]) -> None:
         """Replace every equation constraint by those of ``cdict`` (MTC's bulk form)."""

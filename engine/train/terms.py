@@ -13,6 +13,7 @@ from ..compile import BatchFields, CompiledExpression, CompiledProblem, NetworkB
 from ..problem import Problem
 from ..problem.datafiles import load_columns
 from ..problem.sampling import sample_subdomain
+from .integral_terms import IntegralTerm, integral_term
 
 TARGET = "_mtc_target"
 Draw = Callable[[], dict[str, np.ndarray]]
@@ -79,14 +80,20 @@ def _data_draw(table: dict[str, np.ndarray], batch: int, rng: np.random.Generato
 
 def build_terms(
     problem: Problem, compiled: CompiledProblem, config: Mapping[str, Any], rng: np.random.Generator
-) -> list[LossTerm]:
+) -> list[LossTerm | IntegralTerm]:
     """The loss terms a stage trains on: included constraints, then included data constraints."""
     sampler = config["training"]["sampler"]
     terms = []
     for name, settings in config["constraints"].items():
-        if settings["include"]:
+        if not settings["include"]:
+            continue
+        residual, weight = compiled.residuals[name], _weight(settings["weight"])
+        integrands = compiled.integrands.get(name)
+        if integrands:
+            needed = _needed(problem, residual, weight, *integrands)
+            terms.append(integral_term(problem, name, residual, integrands, weight, settings, rng, sampler, needed))
+        else:
             draw = _subdomain_draw(problem, name, settings["batch_size"], rng, sampler)
-            residual, weight = compiled.residuals[name], _weight(settings["weight"])
             terms.append(LossTerm(name, residual, weight, draw, _needed(problem, residual, weight)))
     for name, settings in config["data"].items():
         if settings["include"]:
