@@ -81,7 +81,7 @@ def raises_on(key: str, *fragments: str):
 
 
 def test_defaults_for_two_network_outline(cfg: dict, outline: ProblemOutline) -> None:
-    assert list(cfg) == ["training", "scheduler", "optimizer", "nets", "constraints", "data"]
+    assert list(cfg) == ["training", "scheduler", "optimizer", "nets", "constraints", "data", "unknowns"]
     assert cfg["training"] == {
         "max_steps": 1000,
         "precision": "float32",

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import total_steps
+from ..stages.unknown_values import latest_unknowns
 from ..store import Storage
 from ..store.queue import force_cancelled, request_cancel
 from ..layout import LOG_FILE, stage_folder
@@ -22,6 +23,8 @@ def stage_status(storage: Storage) -> list[dict[str, Any]]:
     """One row per stage: name, parent, status, step, max_steps (all of its steps), last loss, attempt,
     worker pid, device, error; with ``--json`` also its kind and, for a correction stage, what it computed."""
     losses = storage.latest_losses()
+    stages = storage.list_stages()
+    learned = latest_unknowns(storage, stages)
     return [
         {
             "name": r.name, "parent": r.parent, "status": r.status,
@@ -30,8 +33,9 @@ def stage_status(storage: Storage) -> list[dict[str, Any]]:
             "loss": losses[r.name][1] if r.name in losses else None,
             "attempt": r.attempt, "worker_pid": r.worker_pid if r.status == "running" else None,
             "device": r.device, "error": r.error, "kind": r.kind, "correction": r.correction,
+            "unknowns": learned.get(r.name, {}),
         }
-        for r in storage.list_stages()
+        for r in stages
     ]  # fmt: skip
 
 
@@ -41,11 +45,14 @@ def status_table(rows: list[dict[str, Any]]) -> str:
     def cell(key: str, value: Any) -> str:
         if value is None:
             return "-"
+        if key == "unknowns":
+            return ", ".join(f"{name}={v:.6g}" for name, v in value.items()) or "-"
         return f"{value:.3e}" if key == "loss" else str(value)
 
-    cells = [[cell(k, row[k]) for k in COLUMNS] for row in rows]
-    widths = [max([len(k)] + [len(c[i]) for c in cells]) for i, k in enumerate(COLUMNS)]
-    lines = ["  ".join(k.ljust(w) for k, w in zip(COLUMNS, widths))]
+    columns = (*COLUMNS, "unknowns") if any(row.get("unknowns") for row in rows) else COLUMNS
+    cells = [[cell(k, row[k]) for k in columns] for row in rows]
+    widths = [max([len(k)] + [len(c[i]) for c in cells]) for i, k in enumerate(columns)]
+    lines = ["  ".join(k.ljust(w) for k, w in zip(columns, widths))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
     return "\n".join(lines)
 

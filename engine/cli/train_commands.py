@@ -150,4 +150,6 @@ def run_infer(args: argparse.Namespace) -> int:
     result.to_csv(partial, index=False)
     partial.replace(args.output)
     print(f"wrote {len(result)} rows with {', '.join(outputs)} to {args.output}")
+    for name, value in model.unknowns.items():
+        print(f"unknown {name} = {value:.10g}")
     return 0

@@ -34,8 +34,9 @@ class ConstraintOutline:
 
 @dataclass(frozen=True)
 class ProblemOutline:
-    """Networks, equation constraints and data constraints of a problem, in problem order."""
+    """Networks, equation constraints, data constraints and unknowns of a problem, in problem order."""
 
     networks: Mapping[str, NetworkOutline]
     constraints: Mapping[str, ConstraintOutline]
     data: tuple[str, ...] = ()
+    unknowns: tuple[str, ...] = ()

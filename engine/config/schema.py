@@ -268,6 +268,13 @@ class DataSettings(_Model):
     weight: float = Field(1.0, ge=0, description="Loss weight (a number).")
 
 
+class UnknownSettings(_Model):
+    trainable: bool = Field(True, description="Learn this unknown constant in this stage; false keeps its value.")
+    lr_scale: float = Field(
+        1.0, gt=0, title="LR scale", description="Its learning rate relative to the networks' (first-order optimizers)."
+    )
+
+
 # ---------------------------------------------------------------------------- stage
 
 
@@ -285,6 +292,7 @@ class StageConfig(_Model):
                 "Equation Constraints",
                 "Neural Networks",
                 "Data Constraints",
+                "Unknowns",
             ]
         }
     )
@@ -306,4 +314,9 @@ class StageConfig(_Model):
         default_factory=dict,
         title="Data Constraints",
         json_schema_extra={"outline": "data", "placeholder": "<DATA>", "noun": "data constraint"},
+    )
+    unknowns: dict[str, UnknownSettings] = Field(
+        default_factory=dict,
+        title="Unknowns",
+        json_schema_extra={"outline": "unknowns", "placeholder": "<UNKNOWN>", "noun": "unknown"},
     )

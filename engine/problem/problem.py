@@ -30,6 +30,7 @@ from .integrals import placeholders, split_integrals
 from .names import check_identifier
 from .sampling import ParamSpec, parse_params, sample_subdomain
 from .symbols import BOUNDARY_EXTRAS, INTERIOR_EXTRAS
+from .unknowns import Unknown, make_unknown
 
 if TYPE_CHECKING:
     from ..config.outline import ProblemOutline
@@ -65,6 +66,7 @@ class Problem:
         self._constraints: dict[str, Constraint] = {}
         self._data_constraints: dict[str, DataConstraint] = {}
         self._model: PiecewiseModel | None = None
+        self._unknowns: dict[str, Unknown] = {}
 
     # ------------------------------------------------------------------ read access
     @property
@@ -99,6 +101,10 @@ class Problem:
     def model(self) -> PiecewiseModel | None:
         return self._model
 
+    @property
+    def unknowns(self) -> dict[str, Unknown]:
+        return dict(self._unknowns)
+
     def network_of(self, output: str) -> NeuralNetwork:
         """The network that produces ``output``."""
         return self._outputs[output]
@@ -124,8 +130,8 @@ class Problem:
             if out in self._vars or out in inputs:
                 raise ProblemError(f"output {out!r} of network {name!r} is already a variable name")
         for v in inputs:
-            if v in self._outputs or v in self._submodels:
-                raise ProblemError(f"input {v!r} of network {name!r} is already a function name")
+            if v in self._outputs or v in self._submodels or v in self._unknowns:
+                raise ProblemError(f"input {v!r} of network {name!r} is already a function or unknown name")
             self._vars.setdefault(v, Symbol(v))
         symbols = [self._vars[v] for v in inputs]
         functions = [Function(out)(*symbols) for out in outputs]
@@ -164,6 +170,19 @@ class Problem:
             self._check_symbols(condition, set(self._vars), f"condition of model {name!r} piece {i}")
             pieces.append(ModelPiece(function, expanded, condition))
         self._model = PiecewiseModel(name, tuple(pieces))
+
+    def add_unknown(self, name: str, initial: Any = 1.0, bounds: Any = None) -> Symbol:
+        """A constant the stage learns (inverse problems); returns its symbol, usable in any expression.
+
+        ``bounds=(lo, hi)`` (either side may be None) is kept by a smooth reparametrisation.
+        """
+        check_identifier("unknown", name)
+        self._check_free_name(name, f"unknown {name!r}")
+        if name in self._vars:
+            raise ProblemError(f"unknown {name!r}: the name is already a variable")
+        unknown = make_unknown(name, initial, bounds)
+        self._unknowns[name] = unknown
+        return unknown.symbol
 
     # ------------------------------------------------------------------ geometry
     def _add_geometry(self, name: str, make: Any, params: Mapping | None, *args: Any) -> geo.Geometry:
@@ -393,7 +412,7 @@ class Problem:
         """Every symbol is a column the subdomain provides; name the first one that is not."""
         for symbol in sorted(expr.free_symbols, key=str):
             name = str(symbol)
-            if name in available:
+            if name in available or name in self._unknowns:
                 continue
             if name in INTERIOR_EXTRAS:
                 raise ProblemError(f"{context} uses 'sdf', which only interior subdomains provide")
@@ -420,8 +439,8 @@ class Problem:
 
     # ------------------------------------------------------------------ lookups
     def _check_free_name(self, name: str, what: str) -> None:
-        if name in self._outputs or name in self._submodels:
-            raise ProblemError(f"{what}: the name {name!r} is already used by a network output or submodel")
+        if name in self._outputs or name in self._submodels or name in self._unknowns:
+            raise ProblemError(f"{what}: the name {name!r} is already used by a network output, submodel or unknown")
 
     def _check_constraint_name(self, name: str) -> None:
         if name in self._constraints or name in self._data_constraints:
@@ -463,7 +482,9 @@ class Problem:
         return ProblemOutline(
             networks={n: NetworkOutline(net.inputs, net.outputs) for n, net in self._nns.items()},
             constraints={
-                c.name: ConstraintOutline(c.subdomain.kind, c.subdomain.columns) for c in self._constraints.values()
+                c.name: ConstraintOutline(c.subdomain.kind, c.subdomain.columns | set(self._unknowns))
+                for c in self._constraints.values()
             },
             data=tuple(self._data_constraints),
+            unknowns=tuple(self._unknowns),
         )

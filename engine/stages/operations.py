@@ -29,6 +29,7 @@ from engine.stages.database import database_exists
 from engine.stages.errors import StageError
 from engine.stages.files import problem_hash, remove_project_files, remove_stage_folders, stage_folder
 from engine.stages.training_summary import training_summary
+from engine.stages.unknown_values import latest_unknowns
 from engine.store import (
     STAGE_KINDS,
     StageHasChildrenError,
@@ -120,7 +121,8 @@ class StageBook:
 
     def summary(self) -> dict[str, Any]:
         """The data of ``mtc show training`` (see ``training_summary``)."""
-        return training_summary(self.stages())
+        stages = self.stages()
+        return training_summary(stages, latest_unknowns(self.storage, stages))
 
     # -- init-conf --------------------------------------------------------------
 

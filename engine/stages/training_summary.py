@@ -31,21 +31,24 @@ def tree_order(stages: Sequence[StageRecord]) -> list[tuple[StageRecord, int]]:
     return ordered
 
 
-def training_summary(stages: Sequence[StageRecord]) -> dict[str, Any]:
-    """JSON-ready ``{"stages": [...]}`` in tree order (see ``stage_summary``)."""
+def training_summary(stages: Sequence[StageRecord], learned: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, Any]:
+    """JSON-ready ``{"stages": [...]}`` in tree order (see ``stage_summary``); ``learned``: each stage's
+    latest values of its unknown constants."""
     children: dict[str, list[str]] = {}
     for record in stages:
         if record.parent is not None:
             children.setdefault(record.parent, []).append(record.name)
     return {
         "stages": [
-            stage_summary(record, depth, children.get(record.name, []))
+            stage_summary(record, depth, children.get(record.name, []), (learned or {}).get(record.name, {}))
             for record, depth in tree_order(stages)
         ]
     }
 
 
-def stage_summary(record: StageRecord, depth: int, children: Sequence[str]) -> dict[str, Any]:
+def stage_summary(
+    record: StageRecord, depth: int, children: Sequence[str], learned: Mapping[str, float] | None = None
+) -> dict[str, Any]:
     """One stage: place in the tree, status, steps, optimizer, scheduler, networks, constraints, data."""
     config = record.config
     warning = precision_warning(record.name, record.kind, config)
@@ -67,6 +70,9 @@ def stage_summary(record: StageRecord, depth: int, children: Sequence[str]) -> d
         },
         "constraints": {name: dict(settings) for name, settings in config["constraints"].items()},
         "data": {name: dict(settings) for name, settings in config["data"].items()},
+        "unknowns": {
+            name: {**settings, "value": (learned or {}).get(name)} for name, settings in config.get("unknowns", {}).items()
+        },
         "correction": record.correction,
         "warnings": [warning] if warning else [],
     }
@@ -112,6 +118,8 @@ def _stage_block(stage: Mapping[str, Any]) -> list[str]:
     lines += _labelled("networks", [_network(name, net, correction) for name, net in stage["networks"].items()])
     lines += _labelled("constraints", [_constraint(name, c) for name, c in stage["constraints"].items()])
     lines += _labelled("data", [_constraint(name, d) for name, d in stage["data"].items()])
+    if stage.get("unknowns"):
+        lines += _labelled("unknowns", [_unknown(name, u) for name, u in stage["unknowns"].items()])
     return lines + ["=" * 40]
 
 
@@ -129,6 +137,12 @@ def _network(name: str, net: Mapping[str, Any], correction: bool = False) -> str
             return f"{state} {name}: the parent's, not corrected"
         return f"{state} {name}: parent frozen + eps * correction per output (Fourier features, sigma = 2 pi f_d; {shape})"
     return f"{state} {name}: {net['arch']} {shape}"
+
+
+def _unknown(name: str, settings: Mapping[str, Any]) -> str:
+    value = "not trained yet" if settings["value"] is None else f"{settings['value']:.8g}"
+    state = "[training]" if settings["trainable"] else "[frozen]  "
+    return f"{state} {name} = {value}" + (f" | lr_scale = {settings['lr_scale']}" if settings["lr_scale"] != 1 else "")
 
 
 def _constraint(name: str, settings: Mapping[str, Any]) -> str:

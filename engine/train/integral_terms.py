@@ -9,7 +9,7 @@ integral batches do). The integral over a batch is ``sum(integrand * area)``; th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
@@ -52,6 +52,7 @@ class IntegralTerm:
     rng: np.random.Generator
     sampler: str
     needed: frozenset[str]
+    scalars: Callable[[], Mapping[str, torch.Tensor]] = dict  # the unknowns' current values
 
     def columns(self, dtype: torch.dtype, device: torch.device) -> dict[str, torch.Tensor]:
         """New batches as tensors (stacked, ``batches * size`` rows), differentiable where needed."""
@@ -61,7 +62,8 @@ class IntegralTerm:
         return as_columns(wanted, dtype, device, grads)
 
     def loss(self, networks: Mapping[str, NetworkBinding], columns: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        fields = BatchFields(networks, columns)
+        scalars = self.scalars()
+        fields = BatchFields(networks, {**columns, **scalars})
         area = columns[AREA].reshape(self.batches, self.size)
         per_batch = {
             str(placeholder(i)): (f(fields).reshape(self.batches, self.size) * area).sum(dim=1)
@@ -70,7 +72,7 @@ class IntegralTerm:
         per_batch.update({
             key: column.reshape(self.batches, self.size)[:, 0] for key, column in columns.items() if key != AREA
         })  # fmt: skip
-        outer = BatchFields({}, per_batch)
+        outer = BatchFields({}, {**per_batch, **scalars})
         squared = self.residual(outer).square()
         if isinstance(self.weight, CompiledExpression):
             return (self.weight(outer).detach() * squared).mean()

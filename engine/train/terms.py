@@ -32,6 +32,7 @@ class LossTerm:
     weight: float | CompiledExpression
     draw: Draw
     needed: frozenset[str]
+    scalars: Callable[[], Mapping[str, torch.Tensor]] = dict  # the unknowns' current values
 
     def columns(self, dtype: torch.dtype, device: torch.device) -> dict[str, torch.Tensor]:
         """A new batch as tensors, differentiable where the residual needs it."""
@@ -40,7 +41,7 @@ class LossTerm:
         return as_columns(wanted, dtype, device, self.residual.grad_variables)
 
     def loss(self, networks: Mapping[str, NetworkBinding], columns: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        fields = BatchFields(networks, columns)
+        fields = BatchFields(networks, {**columns, **self.scalars()})
         squared = self.residual(fields).square()
         if isinstance(self.weight, CompiledExpression):
             return (self.weight(fields).detach() * squared).mean()
