@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,9 @@ class ConstraintOutline:
 
     domain_kind: Literal["interior", "boundary"]
     symbols: frozenset[str] = field(default_factory=frozenset)
+    subdomain: str = ""
+    probe: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Sampled points of the subdomain (column -> array): a weight expression must be >= 0 on them."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -47,6 +47,8 @@ class Subdomain:
     geometry: "Geometry"
     params: "ParamSpec"
     criteria: sympy.Basic | None
+    probe: dict = field(default_factory=dict, compare=False, repr=False)
+    """Points sampled when it was declared (columns -> arrays): what validation checks expressions on."""
 
     @property
     def variables(self) -> frozenset[str]:

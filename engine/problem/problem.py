@@ -303,11 +303,10 @@ class Problem:
                 f"give a range with params={{{sorted(missing)[0]}: (lo, hi)}}"
             )
         condition = None if criteria is None else sympy.sympify(criteria)
-        subdomain = Subdomain(name, kind, shape, spec, condition)
         if condition is not None:
-            self._check_symbols(condition, set(subdomain.columns), f"criteria of subdomain {name!r}")
-        sample_subdomain(shape, kind, _PROBE_POINTS, spec, condition, np.random.default_rng(0), name=name)
-        self._subdomains[name] = subdomain
+            self._check_symbols(condition, set(Subdomain(name, kind, shape, spec, None).columns), f"criteria of subdomain {name!r}")
+        probe = sample_subdomain(shape, kind, _PROBE_POINTS, spec, condition, np.random.default_rng(0), name=name)
+        self._subdomains[name] = Subdomain(name, kind, shape, spec, condition, probe)
         return name
 
     def get_variables(self, name: str) -> dict[str, Symbol]:
@@ -475,6 +474,11 @@ class Problem:
         return {symbol: ranges[str(symbol)] if isinstance(spec[symbol], (tuple, list)) else ranges[str(symbol)][0] for symbol in spec}
 
     # ------------------------------------------------------------------ views
+    def _probe(self, subdomain: Subdomain) -> dict[str, np.ndarray]:
+        """The subdomain's probe points, with each unknown at its initial value."""
+        size = len(subdomain.probe["area"])
+        return {**subdomain.probe, **{name: np.full(size, u.initial) for name, u in self._unknowns.items()}}
+
     def outline(self) -> "ProblemOutline":
         """What the stage configuration needs to know: networks, constraints and their symbols."""
         from ..config.outline import ConstraintOutline, NetworkOutline, ProblemOutline
@@ -482,7 +486,9 @@ class Problem:
         return ProblemOutline(
             networks={n: NetworkOutline(net.inputs, net.outputs) for n, net in self._nns.items()},
             constraints={
-                c.name: ConstraintOutline(c.subdomain.kind, c.subdomain.columns | set(self._unknowns))
+                c.name: ConstraintOutline(
+                    c.subdomain.kind, c.subdomain.columns | set(self._unknowns), c.subdomain.name, self._probe(c.subdomain)
+                )
                 for c in self._constraints.values()
             },
             data=tuple(self._data_constraints),

@@ -24,7 +24,7 @@ from engine.kinds import correction_defaults
 from engine.problem import load_problem
 from engine.problem.loader import PROBLEM_FILE
 from engine.stages.backup import backup_database
-from engine.stages.changes import StageChanges
+from engine.stages.changes import StageChanges, has_run
 from engine.stages.database import database_exists
 from engine.stages.errors import StageError
 from engine.stages.files import problem_hash, remove_project_files, remove_stage_folders, stage_folder
@@ -122,7 +122,7 @@ class StageBook:
     def summary(self) -> dict[str, Any]:
         """The data of ``mtc show training`` (see ``training_summary``)."""
         stages = self.stages()
-        return training_summary(stages, latest_unknowns(self.storage, stages))
+        return training_summary(stages, latest_unknowns(self.storage, stages), problem_hash(self.project_dir))
 
     # -- init-conf --------------------------------------------------------------
 
@@ -130,7 +130,8 @@ class StageBook:
         """Create the database and ``stage1``, or merge every stage with the current problem.py.
 
         Merging gives new networks/constraints/data their defaults, drops removed ones
-        and keeps every other setting; each stage records the new problem hash.
+        and keeps every other setting; each stage records the new problem hash. A stage
+        that has run keeps the config and problem hash it ran with.
         ``reset`` backs the database up, then deletes every stage and its results and
         creates ``stage1`` afresh.
         """
@@ -159,6 +160,8 @@ class StageBook:
 
     @staticmethod
     def _merge(storage: Storage, record: StageRecord, outline: ProblemOutline, digest: str) -> StageChanges:
+        if has_run(record):  # its config and problem hash stay those it ran with
+            return StageChanges(record.name, ran=True, problem_changed=record.problem_hash != digest)
         try:
             merged = merge_with_problem(record.config, outline)
         except ConfigError as exc:
@@ -191,7 +194,7 @@ class StageBook:
         storage = self.storage
         outline, digest = self.problem()
         with storage.transaction():
-            base = storage.get_stage(source).config if source is not None else default_config(outline)
+            base = merge_with_problem(storage.get_stage(source).config, outline) if source is not None else default_config(outline)
             config = set_values(base, assignments, outline)
             return storage.create_stage(
                 name or storage.next_free_name(), config, description, problem_hash=digest
@@ -225,7 +228,7 @@ class StageBook:
                 "per output, so there is nothing to correct (add a network with p.add_neural_network)"
             )
         with storage.transaction():
-            base = storage.get_stage(parent).config
+            base = merge_with_problem(storage.get_stage(parent).config, outline)  # it may have run with an older problem.py
             if kind == "correction":
                 base = set_values(base, correction_defaults(outline.networks), outline)
             config = set_values(base, assignments, outline)
