@@ -10,6 +10,7 @@ from pathlib import Path
 from ..errors import MtcError
 from ..store import Storage, open_storage
 from .progress import watch
+from .sampled import prepare_sampled
 from .stage_control import cancel_stage, follow_log, stage_status, status_table
 
 
@@ -20,6 +21,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (default 1)")
     train.add_argument("--device", metavar="D", help="auto, cpu, cuda or cuda:N (default: each stage's training.device)")
     train.add_argument("--detach", action="store_true", help="train in the background and return at once")
+    train.add_argument("--sampled", action="store_true", help="draw batches from `mtc sample`'s files (training.sampled=true)")
     train.set_defaults(handler=run_train)
 
     worker = commands.add_parser("worker", help="run one worker process in this terminal until the queue is empty")
@@ -59,6 +61,7 @@ def run_train(args: argparse.Namespace) -> int:
     project = Path(args.project).resolve()
     with open_storage(project) as storage:
         targets = _targets(storage, args)
+    prepare_sampled(project, targets, args.sampled)
     return train_stages(project, targets, args.workers, args.device, args.detach)
 
 

@@ -103,6 +103,11 @@ class Training(_Model):
     sampler: Literal["uniform", "sobol", "halton"] = Field(
         "uniform", description="How collocation points are drawn: uniform random or a quasi-random sequence."
     )
+    sampled: bool = Field(
+        False,
+        description="Draw batches from the points `mtc sample` stored in samples/<subdomain>.hdf5 instead of "
+        "sampling the geometry each step (`mtc train --sampled`).",
+    )
     correction_frequency: Literal["error", "residual"] = Field(
         "error",
         description="Correction stages only: f_d, the frequency their Fourier features start at, is the peak of "

@@ -19,7 +19,8 @@ from ..problem import Problem
 from ..problem.entities import Subdomain
 from ..problem.geometry.base import concat
 from ..problem.integrals import placeholder
-from ..problem.sampling import sample_parameters, sample_subdomain
+from ..errors import MtcError
+from ..problem.sampling import parse_params, sample_parameters, sample_subdomain
 
 AREA = "area"
 
@@ -38,6 +39,17 @@ def draw_integral_batches(
     return concat(parts)
 
 
+def stored_integral_batches(
+    stored: Mapping[str, np.ndarray], batches: int, size: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """``batches`` blocks of ``size`` rows drawn from stored samples, each block's areas summing to the measure."""
+    rows = len(stored[AREA])
+    index = np.concatenate([rng.choice(rows, size, replace=size > rows) for _ in range(batches)])
+    drawn = {key: values[index] for key, values in stored.items()}
+    drawn[AREA] = drawn[AREA] * (rows / size)
+    return drawn
+
+
 @dataclass(frozen=True)
 class IntegralTerm:
     """``weight * mean_b(residual(integrals of batch b, parameters of batch b)^2)``."""
@@ -52,11 +64,15 @@ class IntegralTerm:
     rng: np.random.Generator
     sampler: str
     needed: frozenset[str]
+    stored: Mapping[str, np.ndarray] | None = None  # rows of `mtc sample` (training.sampled)
     scalars: Callable[[], Mapping[str, torch.Tensor]] = dict  # the unknowns' current values
 
     def columns(self, dtype: torch.dtype, device: torch.device) -> dict[str, torch.Tensor]:
         """New batches as tensors (stacked, ``batches * size`` rows), differentiable where needed."""
-        drawn = draw_integral_batches(self.subdomain, self.batches, self.size, self.rng, self.sampler)
+        if self.stored is None:
+            drawn = draw_integral_batches(self.subdomain, self.batches, self.size, self.rng, self.sampler)
+        else:
+            drawn = stored_integral_batches(self.stored, self.batches, self.size, self.rng)
         wanted = {key: drawn[key] for key in self.needed | {AREA} if key in drawn}
         grads = frozenset(v for f in self.integrands for v in f.grad_variables)
         return as_columns(wanted, dtype, device, grads)
@@ -89,8 +105,19 @@ def integral_term(
     rng: np.random.Generator,
     sampler: str,
     needed: frozenset[str],
+    stored: Mapping[str, np.ndarray] | None = None,
 ) -> IntegralTerm:
-    """The loss term of integral constraint ``name`` with its ``constraints.<name>`` settings."""
+    """The loss term of integral constraint ``name`` with its ``constraints.<name>`` settings.
+
+    With ``stored`` samples, a subdomain with a parameter range is refused: each integral
+    needs points at one parameter value, which stored rows do not have.
+    """
     subdomain = problem.constraints[name].subdomain
+    varying = [str(s) for s, (lo, hi) in parse_params(subdomain.params).items() if lo != hi] if stored is not None else []
+    if varying:
+        raise MtcError(
+            f"integral constraint {name!r} integrates over subdomain {subdomain.name!r} per value of "
+            f"{', '.join(varying)}, which stored samples cannot give: set training.sampled=false"
+        )
     batches, size = settings["integral_batches"], settings["batch_size"]
-    return IntegralTerm(name, residual, integrands, weight, subdomain, batches, size, rng, sampler, needed)
+    return IntegralTerm(name, residual, integrands, weight, subdomain, batches, size, rng, sampler, needed, stored)

@@ -13,6 +13,7 @@ from ..compile import BatchFields, CompiledExpression, CompiledProblem, NetworkB
 from ..problem import Problem
 from ..problem.datafiles import load_columns
 from ..problem.sampling import sample_subdomain
+from ..samples import read_samples
 from .integral_terms import IntegralTerm, integral_term
 
 TARGET = "_mtc_target"
@@ -62,8 +63,10 @@ def _weight(value: Any) -> float | CompiledExpression:
     return CompiledExpression(sympy.sympify(value))
 
 
-def _subdomain_draw(problem: Problem, name: str, batch: int, rng: np.random.Generator, sampler: str) -> Draw:
+def _subdomain_draw(problem: Problem, name: str, batch: int, rng: np.random.Generator, sampler: str, sampled: bool) -> Draw:
     sd = problem.constraints[name].subdomain
+    if sampled:  # rows of `mtc sample`'s file
+        return _data_draw(read_samples(problem, sd), batch, rng)
     return lambda: sample_subdomain(sd.geometry, sd.kind, batch, sd.params, sd.criteria, rng, sampler, name=sd.name)
 
 
@@ -83,7 +86,7 @@ def build_terms(
     problem: Problem, compiled: CompiledProblem, config: Mapping[str, Any], rng: np.random.Generator
 ) -> list[LossTerm | IntegralTerm]:
     """The loss terms a stage trains on: included constraints, then included data constraints."""
-    sampler = config["training"]["sampler"]
+    sampler, sampled = config["training"]["sampler"], config["training"]["sampled"]
     terms = []
     for name, settings in config["constraints"].items():
         if not settings["include"]:
@@ -92,9 +95,10 @@ def build_terms(
         integrands = compiled.integrands.get(name)
         if integrands:
             needed = _needed(problem, residual, weight, *integrands)
-            terms.append(integral_term(problem, name, residual, integrands, weight, settings, rng, sampler, needed))
+            stored = read_samples(problem, problem.constraints[name].subdomain) if sampled else None
+            terms.append(integral_term(problem, name, residual, integrands, weight, settings, rng, sampler, needed, stored))
         else:
-            draw = _subdomain_draw(problem, name, settings["batch_size"], rng, sampler)
+            draw = _subdomain_draw(problem, name, settings["batch_size"], rng, sampler, sampled)
             terms.append(LossTerm(name, residual, weight, draw, _needed(problem, residual, weight)))
     for name, settings in config["data"].items():
         if settings["include"]:
