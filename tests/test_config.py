@@ -93,6 +93,7 @@ def test_defaults_for_two_network_outline(cfg: dict, outline: ProblemOutline) ->
         "target_loss": None,
         "resample_every": 1,
         "sampler": "uniform",
+        "sampled": False,
         "correction_frequency": "error",
         "then_lbfgs_steps": 0,
     }
