@@ -58,7 +58,8 @@ class Subdomain:
     @property
     def columns(self) -> frozenset[str]:
         """Every column a sample of this subdomain carries (variables, sdf or normals)."""
-        return self.variables | extras_for(self.kind)
+        extra = self.geometry.extra_columns if self.kind == "interior" else ()
+        return self.variables | extras_for(self.kind) | frozenset(extra)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,9 @@ from sympy.logic.boolalg import Boolean
 
 from ..errors import ProblemError
 from . import geometry as geo
+from .geometry.custom import CustomGeometry, module_file
+from .geometry.sdf_derivatives import WithSdfDerivatives
+from .geometry.stl import geometry_from_stl
 from .datafiles import column_names
 from .entities import (
     Constraint,
@@ -258,10 +261,14 @@ class Problem:
         return self._combine(geo.GeometryIntersection, name, g, og)
 
     def GeometryFromSTL(self, name: str, fname: str, airtight: bool = False) -> geo.Geometry:
-        raise _unsupported("GeometryFromSTL (STL meshes)")
+        """A triangle mesh from an STL file (relative to problem.py); interior sampling needs it watertight."""
+        path = Path(fname)
+        return self._add_geometry(name, geometry_from_stl, None, path if path.is_absolute() else self.base_dir / path, airtight)
 
-    def CustomGeometry(self, name: str, *args: Any, **kwargs: Any) -> geo.Geometry:
-        raise _unsupported("CustomGeometry (user geometry classes)")
+    def CustomGeometry(self, name: str, module_path: str, class_name: str, *args: Any, **kwargs: Any) -> geo.Geometry:
+        """A user class (MTC's dims / sample_interior / sample_boundary protocol) from a module beside problem.py."""
+        path = module_file(self.base_dir, str(module_path))
+        return self._add_geometry(name, lambda n: CustomGeometry(n, path, str(class_name), args, kwargs), None)
 
     def GeometryCustomWarp(self, name: str, *args: Any, **kwargs: Any) -> geo.Geometry:
         raise _unsupported("GeometryCustomWarp (warp kernels)")
@@ -275,8 +282,11 @@ class Problem:
         criteria: Any = None,
         compute_sdf_derivatives: bool = False,
     ) -> str:
-        """Declare the interior of ``geom`` (restricted by ``criteria``) as a place to sample."""
-        return self._add_subdomain("interior", name, geom, params, criteria)
+        """Declare the interior of ``geom`` (restricted by ``criteria``) as a place to sample.
+
+        ``compute_sdf_derivatives=True`` (MTC's) adds the columns ``sdf__x``, ``sdf__y`` (, ``sdf__z``).
+        """
+        return self._add_subdomain("interior", name, geom, params, criteria, compute_sdf_derivatives)
 
     def add_boundary_subdomain(
         self, name: str, geom: Any = None, params: Mapping | None = None, criteria: Any = None
@@ -284,7 +294,9 @@ class Problem:
         """Declare the boundary of ``geom`` (restricted by ``criteria``) as a place to sample."""
         return self._add_subdomain("boundary", name, geom, params, criteria)
 
-    def _add_subdomain(self, kind: SubdomainKind, name: str, geom: Any, params: Any, criteria: Any) -> str:
+    def _add_subdomain(
+        self, kind: SubdomainKind, name: str, geom: Any, params: Any, criteria: Any, sdf_derivatives: bool = False
+    ) -> str:
         check_identifier("subdomain", name)
         if name in self._subdomains:
             raise ProblemError(f"subdomain {name!r} is defined twice: subdomains must have unique names")
@@ -296,6 +308,7 @@ class Problem:
                 f"subdomain {name!r}: geometry {shape.name!r} has no interior: use add_boundary_subdomain"
             )
         spec = {**self._geom_params[shape.name], **self._param_spec(params, f"subdomain {name!r}")}
+        shape = WithSdfDerivatives(shape) if sdf_derivatives else shape
         missing = {str(s) for s in shape.parameters()} - {str(s) for s in spec}
         if missing:
             raise ProblemError(

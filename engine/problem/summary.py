@@ -58,6 +58,14 @@ def _arg(text: str) -> str:
         return text
 
 
+def _rotation(geometry: dict[str, Any]) -> str:
+    """`` rotate=(angle, 'axis') about center`` for a rotated geometry, else nothing."""
+    turn = geometry.get("rotate")
+    if not turn:
+        return ""
+    return f" rotate=({_arg(turn['angle'])}, '{turn['axis']}') about {turn['center']}"
+
+
 def _section(title: str, lines: list[str]) -> list[str]:
     return [title, "-" * len(title), *(lines or ["(none)"]), ""]
 
@@ -76,7 +84,7 @@ def format_problem(summary: dict[str, Any]) -> str:
     out += _section(
         f"Geometries ({len(summary['geometries'])})",
         [
-            f"  {n}: {d['type']}({', '.join(f'{k}={_arg(v)}' for k, v in d['args'].items())})"
+            f"  {n}: {d['type']}({', '.join(f'{k}={_arg(v)}' for k, v in d['args'].items())}){_rotation(d)}"
             for n, d in summary["geometries"].items()
         ],
     )
