@@ -9,6 +9,8 @@ from pathlib import Path
 
 from ..errors import MtcError
 from ..store import Storage, open_storage
+from ..stages import StageBook
+from .first_order_form import add_flag, switch_to_first_order
 from .progress import watch
 from .sampled import prepare_sampled
 from .stage_control import cancel_stage, follow_log, stage_status, status_table
@@ -22,6 +24,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--device", metavar="D", help="auto, cpu, cuda or cuda:N (default: each stage's training.device)")
     train.add_argument("--detach", action="store_true", help="train in the background and return at once")
     train.add_argument("--sampled", action="store_true", help="draw batches from `mtc sample`'s files (training.sampled=true)")
+    add_flag(train)
     train.set_defaults(handler=run_train)
 
     worker = commands.add_parser("worker", help="run one worker process in this terminal until the queue is empty")
@@ -59,6 +62,9 @@ def _targets(storage: Storage, args: argparse.Namespace) -> list[str]:
 
 def run_train(args: argparse.Namespace) -> int:
     project = Path(args.project).resolve()
+    if args.only_first_order_ufunc and switch_to_first_order(project):
+        with StageBook(project) as book:
+            book.init_conf()  # stages that have not run get the new networks and constraints
     with open_storage(project) as storage:
         targets = _targets(storage, args)
     prepare_sampled(project, targets, args.sampled)

@@ -70,6 +70,7 @@ class Problem:
         self._data_constraints: dict[str, DataConstraint] = {}
         self._model: PiecewiseModel | None = None
         self._unknowns: dict[str, Unknown] = {}
+        self.first_order = False  # rewritten by --only-first-order-ufunc (engine.problem.first_order)
 
     # ------------------------------------------------------------------ read access
     @property

@@ -16,6 +16,7 @@ def problem_summary(problem: Problem) -> dict[str, Any]:
     model = problem.model
     return {
         "name": problem.name,
+        "form": "only first-order derivatives of networks (--only-first-order-ufunc)" if problem.first_order else "as written",
         "variables": list(problem.variables),
         "networks": {
             n.name: {"inputs": list(n.inputs), "outputs": list(n.outputs)} for n in problem.networks.values()
@@ -73,7 +74,7 @@ def _section(title: str, lines: list[str]) -> list[str]:
 def format_problem(summary: dict[str, Any]) -> str:
     """Render :func:`problem_summary` as the text ``mtc show problem`` prints."""
     variables = ", ".join(summary["variables"])
-    out = [f"PINN problem: {summary['name']}", f"variables: {variables}", ""]
+    out = [f"PINN problem: {summary['name']}", f"variables: {variables}", f"form: {summary['form']}", ""]
     out += _section(
         f"Neural networks ({len(summary['networks'])})",
         [f"  {n}: ({', '.join(d['inputs'])}) -> ({', '.join(d['outputs'])})" for n, d in summary["networks"].items()],
