@@ -14,6 +14,7 @@ from engine.errors import ProblemError
 from engine.inference import load_stage
 from engine.problem import load_problem
 from engine.problem.unknowns import make_unknown
+from engine.stages import StageBook
 from engine.train import StageHooks, StagePlan, train_stage
 from engine.train.unknowns import bounded, raw_value
 
@@ -126,3 +127,12 @@ def test_cli_shows_the_learned_unknown_in_status_training_and_infer(inverse):
     inferred = run_mtc("infer", "--stage", "stage1", "--input", "points.csv", "--output", "out.csv", cwd=inverse)
     assert f"unknown k = {value:.10g}" in inferred.stdout, inferred.stdout
     assert "residual_equation" in (inverse / "out.csv").read_text()  # residuals read k too
+
+
+def test_show_problem_lists_unknowns_and_correction_children_are_refused(inverse):
+    shown = run_mtc("show", "problem", cwd=inverse)
+    assert "Unknowns (1)" in shown.stdout and "k: initial 1, bounds (0.01, 100)" in shown.stdout
+    refused = run_mtc("stage", "child", "stage1", "fix", "--kind", "correction", cwd=inverse)
+    assert refused.returncode == 1 and "correction stages do not learn them yet" in refused.stderr
+    with StageBook(inverse) as book:
+        assert [r.name for r in book.stages()] == ["stage1"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .problem import Problem
+from .unknowns import bounds_text
 
 
 def _params(spec: dict) -> dict[str, Any]:
@@ -45,6 +46,7 @@ def problem_summary(problem: Problem) -> dict[str, Any]:
             d.name: {"model": str(d.model), "file": str(d.path), "columns": [*d.inputs, d.target], "rows": d.rows}
             for d in problem.data_constraints.values()
         },
+        "unknowns": {u.name: {"initial": u.initial, "bounds": list(u.bounds)} for u in problem.unknowns.values()},
         "model": None
         if model is None
         else {"name": model.name, "pieces": [{"func": str(p.function), "on": str(p.condition)} for p in model.pieces]},
@@ -103,6 +105,10 @@ def format_problem(summary: dict[str, Any]) -> str:
     out += _section(
         f"Data constraints ({len(summary['data_constraints'])})",
         [f"  {n}: {d['model']} from {d['file']} ({d['rows']} rows)" for n, d in summary["data_constraints"].items()],
+    )
+    out += _section(
+        f"Unknowns ({len(summary['unknowns'])})",
+        [f"  {n}: initial {u['initial']:g}, bounds {bounds_text(u['bounds'])}" for n, u in summary["unknowns"].items()],
     )
     model = summary["model"]
     model_lines = [] if model is None else [f"  {model['name']} = {p['func']}  if  {p['on']}" for p in model["pieces"]]

@@ -24,6 +24,12 @@ class Unknown:
     bounds: Bounds
 
 
+def bounds_text(bounds: Bounds | list[float | None]) -> str:
+    """``(0.01, 100)``, with ``-inf`` / ``inf`` for an open side."""
+    lo, hi = bounds
+    return f"({'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'})"
+
+
 def _finite(name: str, what: str, value: Any) -> float:
     try:
         number = float(value)
@@ -45,6 +51,7 @@ def make_unknown(name: str, initial: Any, bounds: Any) -> Unknown:
     if lo is not None and hi is not None and lo >= hi:
         raise ProblemError(f"unknown {name!r}: bounds ({lo:g}, {hi:g}) need low < high")
     if (lo is not None and start <= lo) or (hi is not None and start >= hi):
-        shown = f"({'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'})"
-        raise ProblemError(f"unknown {name!r}: initial {start:g} is outside its bounds {shown}; start strictly inside them")
+        raise ProblemError(
+            f"unknown {name!r}: initial {start:g} is outside its bounds {bounds_text((lo, hi))}; start strictly inside them"
+        )
     return Unknown(name, Symbol(name), start, (lo, hi))
