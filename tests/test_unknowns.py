@@ -136,3 +136,13 @@ def test_show_problem_lists_unknowns_and_correction_children_are_refused(inverse
     assert refused.returncode == 1 and "correction stages do not learn them yet" in refused.stderr
     with StageBook(inverse) as book:
         assert [r.name for r in book.stages()] == ["stage1"]
+
+
+def test_the_stage_tree_shows_the_learned_values(inverse):
+    from configurator.stage_tree import StageTree
+
+    with StageBook(inverse) as book:
+        records = book.stages()
+    tree = StageTree(on_select=lambda name: None)
+    tree.update(records, [{"name": "stage1", "step": 20, "max_steps": 20, "loss": 1e-3, "unknowns": {"k": 0.7003}}], None, set())
+    assert tree.label("stage1").endswith("· k = 0.7003")
