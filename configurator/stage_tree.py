@@ -67,6 +67,8 @@ class StageRow:
             line += f" · correction ({correction_brief(record.correction)})"
         if row["loss"] is not None:
             line += f" · loss {row['loss']:.3e}"
+        if row.get("unknowns"):
+            line += " · " + ", ".join(f"{name} = {value:.6g}" for name, value in row["unknowns"].items())
         if unsaved:
             line += " · ● unsaved"
         self.text = f"{record.name} {line}"

@@ -34,6 +34,7 @@ class StageModel:
         }
         self._model = compiled.model
         self.correction: dict | None = None  # what a correction stage computed (eps, f_d per output)
+        self.unknowns: dict[str, float] = {}  # the values the stage learned for p.add_unknown constants
 
     @property
     def networks(self) -> dict[str, torch.nn.Module]:
@@ -55,6 +56,8 @@ class StageModel:
         A residual that needs a column not given (``sdf``, normals, a parameter) is left out.
         """
         columns = {k: np.array(v, dtype=np.float64).reshape(-1) for k, v in inputs.items()}
+        size = len(next(iter(columns.values()), []))
+        columns.update({name: np.full(size, value) for name, value in self.unknowns.items() if name not in columns})
         missing = [v for v in self.variables if v not in columns]
         if missing:
             raise MtcError(f"inputs lack the column(s) {missing}: give one column per variable {self.variables}")
@@ -92,4 +95,5 @@ def load_stage(project: str | Path, stage: str, device: str = "cpu") -> StageMod
         module.eval()
     model = StageModel(problem, modules, dtype, torch_device)
     model.correction = saved.get("correction")
+    model.unknowns = dict(saved.get("unknowns") or {})
     return model

@@ -94,7 +94,7 @@ def test_parameters_become_sampled_columns():
     assert data.inputs == ("x", "t") and data.target == "u" and data.rows == 189
 
 
-@pytest.mark.parametrize("example", ["hello-world", "heat-interface", "parametric-1d", "poisson-2d", "precision-1d", "wave-1d"])
+@pytest.mark.parametrize("example", ["hello-world", "heat-interface", "inverse-1d", "parametric-1d", "poisson-2d", "precision-1d", "wave-1d"])
 def test_every_example_compiles_and_evaluates(example):
     from engine.compile import CompiledExpression
 
@@ -108,6 +108,7 @@ def test_every_example_compiles_and_evaluates(example):
     for name, c in p.constraints.items():
         residual: CompiledExpression = compiled.residuals[name]
         pts = sample_subdomain(c.subdomain.geometry, c.subdomain.kind, 64, c.subdomain.params, c.subdomain.criteria, rng)
+        pts.update({name: np.full(64, unknown.initial) for name, unknown in p.unknowns.items()})
         value = residual(BatchFields(nets, as_columns(pts, requires_grad=residual.grad_variables)))
         assert value.shape == (64,) and torch.isfinite(value).all()
 

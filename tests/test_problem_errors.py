@@ -90,9 +90,9 @@ CASES = {
         "has no interior",
     ),
     "bad params range": (
-        HEADER + 'q = p.add_interior_subdomain("q", geom=geom, params={Symbol("t"): (2, 1)})\n',
+        HEADER + 'q = p.add_interior_subdomain("q", geom=geom, params={Symbol("t"): ("low", 1)})\n',
         5,
-        "subdomain 'q': parameter t: range (2, 1) has low > high",
+        "subdomain 'q': parameter t: 'low' is not a number",
     ),
     "no problem object": ("x = 1\n", None, "defines no problem `p`"),
 }

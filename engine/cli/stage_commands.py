@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from ..kinds import precision_warning
 from ..stages import StageBook
 from ..stages.database import display_url
 from ..store import STAGE_KINDS, StageRecord, database_url
+from .first_order_form import add_flag, switch_to_first_order
 
 SET_HELP = "a setting for the new stage (repeatable), e.g. --set training.max_steps=4000; see docs/config.md"
 
@@ -25,6 +27,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     init.add_argument(
         "--reset", action="store_true", help="back up the database, then delete every stage and start over"
     )
+    add_flag(init)
     init.set_defaults(handler=run_init_conf)
 
     stage = commands.add_parser("stage", help="create, edit, rename, delete and list training stages")
@@ -94,6 +97,8 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
 
 
 def run_init_conf(args: argparse.Namespace) -> int:
+    if args.only_first_order_ufunc:
+        switch_to_first_order(Path(args.project))
     with StageBook(args.project) as book:
         report = book.init_conf(reset=args.reset)
     if report.database_created:

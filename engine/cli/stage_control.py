@@ -18,11 +18,14 @@ def status_table(rows: list[dict[str, Any]]) -> str:
     def cell(key: str, value: Any) -> str:
         if value is None:
             return "-"
+        if key == "unknowns":
+            return ", ".join(f"{name}={v:.6g}" for name, v in value.items()) or "-"
         return f"{value:.3e}" if key == "loss" else str(value)
 
-    cells = [[cell(k, row[k]) for k in COLUMNS] for row in rows]
-    widths = [max([len(k)] + [len(c[i]) for c in cells]) for i, k in enumerate(COLUMNS)]
-    lines = ["  ".join(k.ljust(w) for k, w in zip(COLUMNS, widths))]
+    columns = (*COLUMNS, "unknowns") if any(row.get("unknowns") for row in rows) else COLUMNS
+    cells = [[cell(k, row[k]) for k in columns] for row in rows]
+    widths = [max([len(k)] + [len(c[i]) for c in cells]) for i, k in enumerate(columns)]
+    lines = ["  ".join(k.ljust(w) for k, w in zip(columns, widths))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
     return "\n".join(lines)
 

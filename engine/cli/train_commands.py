@@ -13,7 +13,9 @@ from ..stages import StageBook, runs
 from ..stages.launchers import LAUNCHERS, Launcher, LocalLauncher, SlurmLauncher
 from ..stages.launchers.slurm import slurm_options
 from ..store import Storage, open_storage
+from .first_order_form import add_flag, switch_to_first_order
 from .progress import watch
+from .sampled import prepare_sampled
 from .stage_control import follow_log, status_table
 
 _SLURM_FLAGS = {"partition": "--partition", "gpus_per_worker": "--gpus-per-worker", "time": "--time", "slurm_option": "--slurm-option"}
@@ -32,6 +34,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     slurm.add_argument("--gpus-per-worker", type=int, metavar="N", help="GPUs of each worker job (default 0)")
     slurm.add_argument("--time", metavar="HH:MM:SS", help="time limit of each job; it is requeued when it runs out (default 04:00:00)")
     slurm.add_argument("--slurm-option", action="append", metavar="KEY=VALUE", help="any other sbatch option (repeatable)")
+    train.add_argument("--sampled", action="store_true", help="draw batches from `mtc sample`'s files (training.sampled=true)")
+    add_flag(train)
     train.set_defaults(handler=run_train)
 
     worker = commands.add_parser("worker", help="run one worker process in this terminal until the queue is empty")
@@ -84,9 +88,13 @@ def _launcher(args: argparse.Namespace) -> Launcher:
 def run_train(args: argparse.Namespace) -> int:
     launcher = _launcher(args)
     project = Path(args.project).resolve()
+    if args.only_first_order_ufunc and switch_to_first_order(project):
+        with StageBook(project) as book:
+            book.init_conf()  # stages that have not run get the new networks and constraints
     with StageBook(project) as book:
         runs.reap(book.storage)
         targets = _targets(book.storage, args)
+    prepare_sampled(project, targets, args.sampled)
     return train_stages(project, targets, args.workers, launcher=launcher)
 
 
@@ -178,4 +186,6 @@ def run_infer(args: argparse.Namespace) -> int:
     result.to_csv(partial, index=False)
     partial.replace(args.output)
     print(f"wrote {len(result)} rows with {', '.join(outputs)} to {args.output}")
+    for name, value in model.unknowns.items():
+        print(f"unknown {name} = {value:.10g}")
     return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import torch
@@ -36,6 +36,8 @@ class CompiledProblem:
     data_models: dict[str, CompiledExpression]
     submodels: dict[str, CompiledExpression]
     model: CompiledModel | None
+    integrands: dict[str, tuple[CompiledExpression, ...]] = field(default_factory=dict)
+    """Integral constraints only: their integrands, in the order of their residual's placeholders."""
 
 
 def compile_problem(problem: "Problem") -> CompiledProblem:
@@ -51,4 +53,7 @@ def compile_problem(problem: "Problem") -> CompiledProblem:
             model.name,
             tuple((CompiledExpression(p.expanded), CompiledExpression(p.condition)) for p in model.pieces),
         ),
+        integrands={
+            c.name: tuple(CompiledExpression(f) for f in c.integrands) for c in problem.constraints.values() if c.integrands
+        },
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -30,12 +30,16 @@ class ConstraintOutline:
 
     domain_kind: Literal["interior", "boundary"]
     symbols: frozenset[str] = field(default_factory=frozenset)
+    subdomain: str = ""
+    probe: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Sampled points of the subdomain (column -> array): a weight expression must be >= 0 on them."""
 
 
 @dataclass(frozen=True)
 class ProblemOutline:
-    """Networks, equation constraints and data constraints of a problem, in problem order."""
+    """Networks, equation constraints, data constraints and unknowns of a problem, in problem order."""
 
     networks: Mapping[str, NetworkOutline]
     constraints: Mapping[str, ConstraintOutline]
     data: tuple[str, ...] = ()
+    unknowns: tuple[str, ...] = ()

@@ -103,6 +103,11 @@ class Training(_Model):
     sampler: Literal["uniform", "sobol", "halton"] = Field(
         "uniform", description="How collocation points are drawn: uniform random or a quasi-random sequence."
     )
+    sampled: bool = Field(
+        False,
+        description="Draw batches from the points `mtc sample` stored in samples/<subdomain>.hdf5 instead of "
+        "sampling the geometry each step (`mtc train --sampled`).",
+    )
     correction_frequency: Literal["error", "residual"] = Field(
         "error",
         description="Correction stages only: f_d, the frequency their Fourier features start at, is the peak of "
@@ -257,12 +262,22 @@ class ConstraintSettings(_Model):
         description="Loss weight: a number, or a sympy expression in the constraint's symbols such as 2*sdf.",
         json_schema_extra={"ui": "expression"},
     )
+    integral_batches: int = Field(
+        1, ge=1, description="Integral constraints only: integrals (one residual each, batch_size points) per step."
+    )
 
 
 class DataSettings(_Model):
     include: bool = Field(True, description="Use this data constraint in this stage.")
     batch_size: int = Field(1000, ge=1, description="Data points per step.")
     weight: float = Field(1.0, ge=0, description="Loss weight (a number).")
+
+
+class UnknownSettings(_Model):
+    trainable: bool = Field(True, description="Learn this unknown constant in this stage; false keeps its value.")
+    lr_scale: float = Field(
+        1.0, gt=0, title="LR scale", description="Its learning rate relative to the networks' (first-order optimizers)."
+    )
 
 
 # ---------------------------------------------------------------------------- stage
@@ -282,6 +297,7 @@ class StageConfig(_Model):
                 "Equation Constraints",
                 "Neural Networks",
                 "Data Constraints",
+                "Unknowns",
             ]
         }
     )
@@ -303,4 +319,9 @@ class StageConfig(_Model):
         default_factory=dict,
         title="Data Constraints",
         json_schema_extra={"outline": "data", "placeholder": "<DATA>", "noun": "data constraint"},
+    )
+    unknowns: dict[str, UnknownSettings] = Field(
+        default_factory=dict,
+        title="Unknowns",
+        json_schema_extra={"outline": "unknowns", "placeholder": "<UNKNOWN>", "noun": "unknown"},
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 from pydantic import ValidationError
 
 from engine.config.describe import FieldDescriptor, describe_fields
@@ -13,7 +14,7 @@ from engine.config.introspect import all_tags, collections
 from engine.config.outline import ProblemOutline
 from engine.config.paths import close_matches, did_you_mean, show
 from engine.config.schema import StageConfig
-from engine.config.weights import WeightError, parse_weight
+from engine.config.weights import WeightError, parse_weight, weight_values
 
 
 def outline_names(outline: ProblemOutline, section: str) -> list[str]:
@@ -83,12 +84,23 @@ def check_weights(config: Mapping[str, Any], outline: ProblemOutline) -> None:
         if not isinstance(weight, str):
             continue
         spec = outline.constraints[name]
+        key = f"constraints.{name}.weight"
+        allowed = f"a number >= 0 or an expression in {', '.join(sorted(spec.symbols)) or '(no symbols)'}"
         try:
             parse_weight(weight, spec.symbols, kind=spec.domain_kind)
         except WeightError as exc:
-            key = f"constraints.{name}.weight"
-            allowed = f"a number >= 0 or an expression in {', '.join(sorted(spec.symbols)) or '(no symbols)'}"
             raise ConfigError(f"{key}: {exc}", key=key, value=weight, allowed=allowed) from None
+        if spec.probe:
+            values = weight_values(weight, spec.probe)
+            low, high = float(np.nanmin(values)), float(np.nanmax(values))
+            if not np.isfinite(values).all() or low < 0:
+                raise ConfigError(
+                    f"{key}: {weight} takes values in [{low:.3g}, {high:.3g}] on {len(values)} sampled points of "
+                    f"{spec.domain_kind} subdomain {spec.subdomain!r}"
+                    f"{'' if np.isfinite(values).all() else ' (and is not finite on some)'}: a weight must be >= 0 "
+                    f"everywhere, e.g. Abs({weight}) or ({weight})**2",
+                    key=key, value=weight, allowed=allowed,
+                )  # fmt: skip
 
 
 def loc_to_key(loc: tuple[Any, ...], config: Any) -> tuple[str, tuple[Any, ...]]:

@@ -14,7 +14,9 @@ import json
 import math
 import re
 import tokenize
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+
+import numpy as np
 
 import sympy
 from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
@@ -120,6 +122,17 @@ def parse_weight(value: object, allowed: Iterable[str] | None = None, *, kind: s
             raise WeightError(f"{_q(text)} is not a real number")
         return _number(number.real, _q(text))
     return text
+
+
+def weight_values(text: str, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+    """A valid weight expression (see :func:`parse_weight`) evaluated on sampled ``columns``."""
+    local = {name: sympy.Symbol(name) if name in columns else FUNCTIONS.get(name, sympy.Symbol(name)) for name in _names(text)}
+    expr = parse_expr(text, local_dict=local, global_dict=dict(_PARSER_NAMES), transformations=_TRANSFORMS)
+    symbols = sorted(expr.free_symbols, key=str)
+    size = len(next(iter(columns.values())))
+    with np.errstate(all="ignore"):
+        values = sympy.lambdify(symbols, expr, "numpy")(*(np.asarray(columns[str(s)], dtype=float) for s in symbols))
+    return np.broadcast_to(np.asarray(values, dtype=float), (size,))
 
 
 def _unknown_symbol(name: str, text: str, allowed: frozenset[str], kind: str | None) -> str:

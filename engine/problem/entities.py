@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -47,6 +47,8 @@ class Subdomain:
     geometry: "Geometry"
     params: "ParamSpec"
     criteria: sympy.Basic | None
+    probe: dict = field(default_factory=dict, compare=False, repr=False)
+    """Points sampled when it was declared (columns -> arrays): what validation checks expressions on."""
 
     @property
     def variables(self) -> frozenset[str]:
@@ -56,17 +58,23 @@ class Subdomain:
     @property
     def columns(self) -> frozenset[str]:
         """Every column a sample of this subdomain carries (variables, sdf or normals)."""
-        return self.variables | extras_for(self.kind)
+        extra = self.geometry.extra_columns if self.kind == "interior" else ()
+        return self.variables | extras_for(self.kind) | frozenset(extra)
 
 
 @dataclass(frozen=True)
 class Constraint:
-    """An equation enforced on a subdomain; the residual is ``rhs - lhs`` with submodels expanded."""
+    """An equation enforced on a subdomain; the residual is ``rhs - lhs`` with submodels expanded.
+
+    An integral constraint has ``integrands``: its residual then reads each integral as a
+    placeholder symbol (:mod:`engine.problem.integrals`) and holds once per batch.
+    """
 
     name: str
     equation: sympy.Eq
     subdomain: Subdomain
     residual: sympy.Expr
+    integrands: tuple[sympy.Expr, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Iterator
 
 from ..errors import ProblemError
 from . import language
+from .first_order import is_recorded, only_first_order
 from .problem import Problem, loading_dir
 
 PROBLEM_FILE = "problem.py"
@@ -55,8 +56,12 @@ def _line_in(tb: types.TracebackType | None, filename: str) -> int | None:
     return line
 
 
-def load_problem(project: str | Path) -> Problem:
-    """Execute ``<project>/problem.py`` and return its ``p``; raises ProblemError with file:line."""
+def load_problem(project: str | Path, first_order: bool | None = None) -> Problem:
+    """Execute ``<project>/problem.py`` and return its ``p``; raises ProblemError with file:line.
+
+    ``first_order`` rewrites it so networks are differentiated once (``--only-first-order-ufunc``);
+    ``None`` does so when the project has recorded that form.
+    """
     project = Path(project).resolve()
     path = project / PROBLEM_FILE
     if not path.is_file():
@@ -78,4 +83,6 @@ def load_problem(project: str | Path) -> Problem:
     problem = namespace.get("p")
     if not isinstance(problem, Problem):
         raise ProblemError(f"{PROBLEM_FILE} defines no problem `p`: start it with `from cfg import *`", PROBLEM_FILE)
+    if first_order or (first_order is None and is_recorded(project)):
+        only_first_order(problem)
     return problem

@@ -15,6 +15,9 @@ from sympy.logic.boolalg import Boolean
 
 from ..errors import ProblemError
 from . import geometry as geo
+from .geometry.custom import CustomGeometry, module_file
+from .geometry.sdf_derivatives import WithSdfDerivatives
+from .geometry.stl import geometry_from_stl
 from .datafiles import column_names
 from .entities import (
     Constraint,
@@ -26,9 +29,11 @@ from .entities import (
     SubdomainKind,
     Submodel,
 )
+from .integrals import placeholders, split_integrals
 from .names import check_identifier
 from .sampling import ParamSpec, parse_params, sample_subdomain
 from .symbols import BOUNDARY_EXTRAS, INTERIOR_EXTRAS
+from .unknowns import Unknown, make_unknown
 
 if TYPE_CHECKING:
     from ..config.outline import ProblemOutline
@@ -64,6 +69,8 @@ class Problem:
         self._constraints: dict[str, Constraint] = {}
         self._data_constraints: dict[str, DataConstraint] = {}
         self._model: PiecewiseModel | None = None
+        self._unknowns: dict[str, Unknown] = {}
+        self.first_order = False  # rewritten by --only-first-order-ufunc (engine.problem.first_order)
 
     # ------------------------------------------------------------------ read access
     @property
@@ -98,6 +105,10 @@ class Problem:
     def model(self) -> PiecewiseModel | None:
         return self._model
 
+    @property
+    def unknowns(self) -> dict[str, Unknown]:
+        return dict(self._unknowns)
+
     def network_of(self, output: str) -> NeuralNetwork:
         """The network that produces ``output``."""
         return self._outputs[output]
@@ -123,8 +134,8 @@ class Problem:
             if out in self._vars or out in inputs:
                 raise ProblemError(f"output {out!r} of network {name!r} is already a variable name")
         for v in inputs:
-            if v in self._outputs or v in self._submodels:
-                raise ProblemError(f"input {v!r} of network {name!r} is already a function name")
+            if v in self._outputs or v in self._submodels or v in self._unknowns:
+                raise ProblemError(f"input {v!r} of network {name!r} is already a function or unknown name")
             self._vars.setdefault(v, Symbol(v))
         symbols = [self._vars[v] for v in inputs]
         functions = [Function(out)(*symbols) for out in outputs]
@@ -163,6 +174,19 @@ class Problem:
             self._check_symbols(condition, set(self._vars), f"condition of model {name!r} piece {i}")
             pieces.append(ModelPiece(function, expanded, condition))
         self._model = PiecewiseModel(name, tuple(pieces))
+
+    def add_unknown(self, name: str, initial: Any = 1.0, bounds: Any = None) -> Symbol:
+        """A constant the stage learns (inverse problems); returns its symbol, usable in any expression.
+
+        ``bounds=(lo, hi)`` (either side may be None) is kept by a smooth reparametrisation.
+        """
+        check_identifier("unknown", name)
+        self._check_free_name(name, f"unknown {name!r}")
+        if name in self._vars:
+            raise ProblemError(f"unknown {name!r}: the name is already a variable")
+        unknown = make_unknown(name, initial, bounds)
+        self._unknowns[name] = unknown
+        return unknown.symbol
 
     # ------------------------------------------------------------------ geometry
     def _add_geometry(self, name: str, make: Any, params: Mapping | None, *args: Any) -> geo.Geometry:
@@ -238,10 +262,14 @@ class Problem:
         return self._combine(geo.GeometryIntersection, name, g, og)
 
     def GeometryFromSTL(self, name: str, fname: str, airtight: bool = False) -> geo.Geometry:
-        raise _unsupported("GeometryFromSTL (STL meshes)")
+        """A triangle mesh from an STL file (relative to problem.py); interior sampling needs it watertight."""
+        path = Path(fname)
+        return self._add_geometry(name, geometry_from_stl, None, path if path.is_absolute() else self.base_dir / path, airtight)
 
-    def CustomGeometry(self, name: str, *args: Any, **kwargs: Any) -> geo.Geometry:
-        raise _unsupported("CustomGeometry (user geometry classes)")
+    def CustomGeometry(self, name: str, module_path: str, class_name: str, *args: Any, **kwargs: Any) -> geo.Geometry:
+        """A user class (MTC's dims / sample_interior / sample_boundary protocol) from a module beside problem.py."""
+        path = module_file(self.base_dir, str(module_path))
+        return self._add_geometry(name, lambda n: CustomGeometry(n, path, str(class_name), args, kwargs), None)
 
     def GeometryCustomWarp(self, name: str, *args: Any, **kwargs: Any) -> geo.Geometry:
         raise _unsupported("GeometryCustomWarp (warp kernels)")
@@ -255,8 +283,11 @@ class Problem:
         criteria: Any = None,
         compute_sdf_derivatives: bool = False,
     ) -> str:
-        """Declare the interior of ``geom`` (restricted by ``criteria``) as a place to sample."""
-        return self._add_subdomain("interior", name, geom, params, criteria)
+        """Declare the interior of ``geom`` (restricted by ``criteria``) as a place to sample.
+
+        ``compute_sdf_derivatives=True`` (MTC's) adds the columns ``sdf__x``, ``sdf__y`` (, ``sdf__z``).
+        """
+        return self._add_subdomain("interior", name, geom, params, criteria, compute_sdf_derivatives)
 
     def add_boundary_subdomain(
         self, name: str, geom: Any = None, params: Mapping | None = None, criteria: Any = None
@@ -264,7 +295,9 @@ class Problem:
         """Declare the boundary of ``geom`` (restricted by ``criteria``) as a place to sample."""
         return self._add_subdomain("boundary", name, geom, params, criteria)
 
-    def _add_subdomain(self, kind: SubdomainKind, name: str, geom: Any, params: Any, criteria: Any) -> str:
+    def _add_subdomain(
+        self, kind: SubdomainKind, name: str, geom: Any, params: Any, criteria: Any, sdf_derivatives: bool = False
+    ) -> str:
         check_identifier("subdomain", name)
         if name in self._subdomains:
             raise ProblemError(f"subdomain {name!r} is defined twice: subdomains must have unique names")
@@ -276,6 +309,7 @@ class Problem:
                 f"subdomain {name!r}: geometry {shape.name!r} has no interior: use add_boundary_subdomain"
             )
         spec = {**self._geom_params[shape.name], **self._param_spec(params, f"subdomain {name!r}")}
+        shape = WithSdfDerivatives(shape) if sdf_derivatives else shape
         missing = {str(s) for s in shape.parameters()} - {str(s) for s in spec}
         if missing:
             raise ProblemError(
@@ -283,11 +317,10 @@ class Problem:
                 f"give a range with params={{{sorted(missing)[0]}: (lo, hi)}}"
             )
         condition = None if criteria is None else sympy.sympify(criteria)
-        subdomain = Subdomain(name, kind, shape, spec, condition)
         if condition is not None:
-            self._check_symbols(condition, set(subdomain.columns), f"criteria of subdomain {name!r}")
-        sample_subdomain(shape, kind, _PROBE_POINTS, spec, condition, np.random.default_rng(0), name=name)
-        self._subdomains[name] = subdomain
+            self._check_symbols(condition, set(Subdomain(name, kind, shape, spec, None).columns), f"criteria of subdomain {name!r}")
+        probe = sample_subdomain(shape, kind, _PROBE_POINTS, spec, condition, np.random.default_rng(0), name=name)
+        self._subdomains[name] = Subdomain(name, kind, shape, spec, condition, probe)
         return name
 
     def get_variables(self, name: str) -> dict[str, Symbol]:
@@ -311,15 +344,26 @@ class Problem:
             raise ProblemError(f"constraint {cname!r}: the equation is always {equation}: nothing to enforce")
         if not isinstance(equation, sympy.Eq):
             raise ProblemError(f"constraint {cname!r}: equation must be Eq(lhs, rhs), got {equation!r}")
-        if equation.lhs.has(sympy.Integral) or equation.rhs.has(sympy.Integral):
-            raise ProblemError(f"constraint {cname!r}: integral constraints are not supported by mtc yet")
         subdomain = self._subdomain(eq_constraint.get("on_domain"), f"constraint {cname!r}")
-        residual = self.expand(equation.rhs - equation.lhs)
         context = f"constraint {cname!r}"
-        self._check_functions(residual, context)
-        self._check_symbols(residual, set(subdomain.columns), f"{context} on subdomain {subdomain.name!r}")
-        self._check_inputs_available(residual, subdomain, context)
-        self._constraints[cname] = Constraint(cname, equation, subdomain, residual)
+        outer, integrands = split_integrals(equation.rhs - equation.lhs, subdomain.geometry.dims, context)
+        residual = self.expand(outer)
+        if integrands:
+            integrands = tuple(self._checked(self.expand(f), subdomain, f"{context}, integrand {f}") for f in integrands)
+            if residual.atoms(AppliedUndef):
+                raise ProblemError(f"{context}: network outputs must be inside the Integral(...) of the equation")
+            allowed = {str(s) for s in subdomain.params} | placeholders(len(integrands))
+            self._check_symbols(residual, allowed, f"{context} outside its integrals")
+        else:
+            self._checked(residual, subdomain, context)
+        self._constraints[cname] = Constraint(cname, equation, subdomain, residual, integrands)
+
+    def _checked(self, expr: sympy.Expr, subdomain: Subdomain, context: str) -> sympy.Expr:
+        """``expr`` if every function, symbol and network input it uses is available on ``subdomain``."""
+        self._check_functions(expr, context)
+        self._check_symbols(expr, set(subdomain.columns), f"{context} on subdomain {subdomain.name!r}")
+        self._check_inputs_available(expr, subdomain, context)
+        return expr
 
     def set_constraints(self, cdict: Mapping[str, Mapping[str, Any]]) -> None:
         """Replace every equation constraint by those of ``cdict`` (MTC's bulk form)."""
@@ -381,7 +425,7 @@ class Problem:
         """Every symbol is a column the subdomain provides; name the first one that is not."""
         for symbol in sorted(expr.free_symbols, key=str):
             name = str(symbol)
-            if name in available:
+            if name in available or name in self._unknowns:
                 continue
             if name in INTERIOR_EXTRAS:
                 raise ProblemError(f"{context} uses 'sdf', which only interior subdomains provide")
@@ -408,8 +452,8 @@ class Problem:
 
     # ------------------------------------------------------------------ lookups
     def _check_free_name(self, name: str, what: str) -> None:
-        if name in self._outputs or name in self._submodels:
-            raise ProblemError(f"{what}: the name {name!r} is already used by a network output or submodel")
+        if name in self._outputs or name in self._submodels or name in self._unknowns:
+            raise ProblemError(f"{what}: the name {name!r} is already used by a network output, submodel or unknown")
 
     def _check_constraint_name(self, name: str) -> None:
         if name in self._constraints or name in self._data_constraints:
@@ -444,6 +488,11 @@ class Problem:
         return {symbol: ranges[str(symbol)] if isinstance(spec[symbol], (tuple, list)) else ranges[str(symbol)][0] for symbol in spec}
 
     # ------------------------------------------------------------------ views
+    def _probe(self, subdomain: Subdomain) -> dict[str, np.ndarray]:
+        """The subdomain's probe points, with each unknown at its initial value."""
+        size = len(subdomain.probe["area"])
+        return {**subdomain.probe, **{name: np.full(size, u.initial) for name, u in self._unknowns.items()}}
+
     def outline(self) -> "ProblemOutline":
         """What the stage configuration needs to know: networks, constraints and their symbols."""
         from ..config.outline import ConstraintOutline, NetworkOutline, ProblemOutline
@@ -451,7 +500,11 @@ class Problem:
         return ProblemOutline(
             networks={n: NetworkOutline(net.inputs, net.outputs) for n, net in self._nns.items()},
             constraints={
-                c.name: ConstraintOutline(c.subdomain.kind, c.subdomain.columns) for c in self._constraints.values()
+                c.name: ConstraintOutline(
+                    c.subdomain.kind, c.subdomain.columns | set(self._unknowns), c.subdomain.name, self._probe(c.subdomain)
+                )
+                for c in self._constraints.values()
             },
             data=tuple(self._data_constraints),
+            unknowns=tuple(self._unknowns),
         )

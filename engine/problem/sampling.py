@@ -42,16 +42,14 @@ def _number(name: str, value: Any) -> float:
 
 
 def parse_params(spec: ParamSpec) -> dict[str, tuple[float, float]]:
-    """Each parameter name -> (lo, hi), lo == hi for fixed values."""
+    """Each parameter name -> (lo, hi), lo == hi for fixed values; a range written high-to-low is accepted."""
     ranges = {}
     for symbol, value in spec.items():
         name = str(symbol)
         if isinstance(value, (tuple, list)):
             if len(value) != 2:
                 raise ProblemError(f"parameter {name}: a range is (low, high), got {value!r}")
-            lo, hi = _number(name, value[0]), _number(name, value[1])
-            if lo > hi:
-                raise ProblemError(f"parameter {name}: range ({lo:g}, {hi:g}) has low > high; swap them")
+            lo, hi = sorted((_number(name, value[0]), _number(name, value[1])))  # (0, -pi/6) as MTC: between the two
             ranges[name] = (lo, hi)
         else:
             ranges[name] = (_number(name, value),) * 2

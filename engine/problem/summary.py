@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .problem import Problem
+from .unknowns import bounds_text
 
 
 def _params(spec: dict) -> dict[str, Any]:
@@ -16,6 +17,7 @@ def problem_summary(problem: Problem) -> dict[str, Any]:
     model = problem.model
     return {
         "name": problem.name,
+        "form": "only first-order derivatives of networks (--only-first-order-ufunc)" if problem.first_order else "as written",
         "variables": list(problem.variables),
         "networks": {
             n.name: {"inputs": list(n.inputs), "outputs": list(n.outputs)} for n in problem.networks.values()
@@ -44,6 +46,7 @@ def problem_summary(problem: Problem) -> dict[str, Any]:
             d.name: {"model": str(d.model), "file": str(d.path), "columns": [*d.inputs, d.target], "rows": d.rows}
             for d in problem.data_constraints.values()
         },
+        "unknowns": {u.name: {"initial": u.initial, "bounds": list(u.bounds)} for u in problem.unknowns.values()},
         "model": None
         if model is None
         else {"name": model.name, "pieces": [{"func": str(p.function), "on": str(p.condition)} for p in model.pieces]},
@@ -58,6 +61,14 @@ def _arg(text: str) -> str:
         return text
 
 
+def _rotation(geometry: dict[str, Any]) -> str:
+    """`` rotate=(angle, 'axis') about center`` for a rotated geometry, else nothing."""
+    turn = geometry.get("rotate")
+    if not turn:
+        return ""
+    return f" rotate=({_arg(turn['angle'])}, '{turn['axis']}') about {turn['center']}"
+
+
 def _section(title: str, lines: list[str]) -> list[str]:
     return [title, "-" * len(title), *(lines or ["(none)"]), ""]
 
@@ -65,7 +76,7 @@ def _section(title: str, lines: list[str]) -> list[str]:
 def format_problem(summary: dict[str, Any]) -> str:
     """Render :func:`problem_summary` as the text ``mtc show problem`` prints."""
     variables = ", ".join(summary["variables"])
-    out = [f"PINN problem: {summary['name']}", f"variables: {variables}", ""]
+    out = [f"PINN problem: {summary['name']}", f"variables: {variables}", f"form: {summary['form']}", ""]
     out += _section(
         f"Neural networks ({len(summary['networks'])})",
         [f"  {n}: ({', '.join(d['inputs'])}) -> ({', '.join(d['outputs'])})" for n, d in summary["networks"].items()],
@@ -76,7 +87,7 @@ def format_problem(summary: dict[str, Any]) -> str:
     out += _section(
         f"Geometries ({len(summary['geometries'])})",
         [
-            f"  {n}: {d['type']}({', '.join(f'{k}={_arg(v)}' for k, v in d['args'].items())})"
+            f"  {n}: {d['type']}({', '.join(f'{k}={_arg(v)}' for k, v in d['args'].items())}){_rotation(d)}"
             for n, d in summary["geometries"].items()
         ],
     )
@@ -94,6 +105,10 @@ def format_problem(summary: dict[str, Any]) -> str:
     out += _section(
         f"Data constraints ({len(summary['data_constraints'])})",
         [f"  {n}: {d['model']} from {d['file']} ({d['rows']} rows)" for n, d in summary["data_constraints"].items()],
+    )
+    out += _section(
+        f"Unknowns ({len(summary['unknowns'])})",
+        [f"  {n}: initial {u['initial']:g}, bounds {bounds_text(u['bounds'])}" for n, u in summary["unknowns"].items()],
     )
     model = summary["model"]
     model_lines = [] if model is None else [f"  {model['name']} = {p['func']}  if  {p['on']}" for p in model["pieces"]]

@@ -7,6 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.config.introspect import collections
+from engine.store import StageRecord
+
+
+def has_run(record: StageRecord) -> bool:
+    """Whether a worker has started the stage: its config is then the one it ran with."""
+    return record.started_at is not None
 
 
 @dataclass(frozen=True)
@@ -16,6 +22,8 @@ class StageChanges:
     stage: str
     added: dict[str, list[str]] = field(default_factory=dict)
     removed: dict[str, list[str]] = field(default_factory=dict)
+    ran: bool = False  # the stage has run: its config was kept as it ran with
+    problem_changed: bool = False  # ... and problem.py has changed since
 
     @classmethod
     def between(cls, stage: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> StageChanges:
@@ -34,6 +42,9 @@ class StageChanges:
 
     def describe(self) -> str:
         """One line such as ``added network extraNN, constraint c3; removed constraint ends``."""
+        if self.ran:
+            since = ", problem.py changed since" if self.problem_changed else ""
+            return f"kept the settings it ran with{since} (a new child or branch gets the new ones)"
         nouns = {section: coll.noun for section, coll in collections().items()}
         parts = []
         for verb, entries in (("added", self.added), ("removed", self.removed)):

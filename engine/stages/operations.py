@@ -24,12 +24,13 @@ from engine.kinds import correction_defaults
 from engine.problem import load_problem
 from engine.problem.loader import PROBLEM_FILE
 from engine.stages.backup import backup_database
-from engine.stages.changes import StageChanges
+from engine.stages.changes import StageChanges, has_run
 from engine.stages.database import database_exists
 from engine.stages.errors import StageError
 from engine.stages.files import problem_hash, remove_project_files, remove_stage_folders, stage_folder
 from engine.stages.readiness import check_config, check_continues
 from engine.stages.training_summary import training_summary
+from engine.stages.unknown_values import latest_unknowns
 from engine.store import (
     STAGE_KINDS,
     StageHasChildrenError,
@@ -121,7 +122,8 @@ class StageBook:
 
     def summary(self) -> dict[str, Any]:
         """The data of ``mtc show training`` (see ``training_summary``)."""
-        return training_summary(self.stages())
+        stages = self.stages()
+        return training_summary(stages, latest_unknowns(self.storage, stages), problem_hash(self.project_dir))
 
     # -- init-conf --------------------------------------------------------------
 
@@ -129,7 +131,8 @@ class StageBook:
         """Create the database and ``stage1``, or merge every stage with the current problem.py.
 
         Merging gives new networks/constraints/data their defaults, drops removed ones
-        and keeps every other setting; each stage records the new problem hash.
+        and keeps every other setting; each stage records the new problem hash. A stage
+        that has run keeps the config and problem hash it ran with.
         ``reset`` backs the database up, then deletes every stage and its results and
         creates ``stage1`` afresh.
         """
@@ -158,6 +161,8 @@ class StageBook:
 
     @staticmethod
     def _merge(storage: Storage, record: StageRecord, outline: ProblemOutline, digest: str) -> StageChanges:
+        if has_run(record):  # its config and problem hash stay those it ran with
+            return StageChanges(record.name, ran=True, problem_changed=record.problem_hash != digest)
         try:
             merged = merge_with_problem(record.config, outline)
         except ConfigError as exc:
@@ -190,7 +195,7 @@ class StageBook:
         storage = self.storage
         outline, digest = self.problem()
         with storage.transaction():
-            base = storage.get_stage(source).config if source is not None else default_config(outline)
+            base = merge_with_problem(storage.get_stage(source).config, outline) if source is not None else default_config(outline)
             config = set_values(base, assignments, outline)
             return storage.create_stage(
                 name or storage.next_free_name(), config, description, problem_hash=digest
@@ -223,8 +228,13 @@ class StageBook:
                 "problem.py defines no neural network outputs: a correction stage adds a correction network "
                 "per output, so there is nothing to correct (add a network with p.add_neural_network)"
             )
+        if kind == "correction" and outline.unknowns:
+            raise StageError(
+                f"problem.py has unknown constants ({', '.join(outline.unknowns)}): correction stages do not "
+                "learn them yet; use a standard child (`mtc stage child` without --kind correction)"
+            )
         with storage.transaction():
-            base = storage.get_stage(parent).config
+            base = merge_with_problem(storage.get_stage(parent).config, outline)  # it may have run with an older problem.py
             if kind == "correction":
                 base = set_values(base, correction_defaults(outline.networks), outline)
             config = set_values(base, assignments, outline)

@@ -26,6 +26,7 @@ from engine.stages.errors import StageError
 from engine.stages.launchers import Job, Launcher, LocalLauncher, SlurmLauncher, ensure_worker
 from engine.stages.operations import StageBook
 from engine.stages.readiness import check_lineage
+from engine.stages.unknown_values import latest_unknowns
 from engine.store import StageRecord, Storage, database_url
 from engine.store.queue import RUNNABLE_AGAIN, enqueue, force_cancelled, reap_dead, reap_stale, request_cancel
 from engine.worker.registry import pid_alive
@@ -157,6 +158,8 @@ def status(storage: Storage) -> list[dict[str, Any]]:
     stage what it computed."""
     reap(storage)
     losses = storage.latest_losses()
+    stages = storage.list_stages()
+    learned = latest_unknowns(storage, stages)
     return [
         {
             "name": r.name, "parent": r.parent, "status": r.status,
@@ -166,7 +169,7 @@ def status(storage: Storage) -> list[dict[str, Any]]:
             "attempt": r.attempt, "worker": _worker(r),
             "worker_host": r.worker_host, "worker_pid": r.worker_pid if r.status == "running" else None,
             "worker_job": r.worker_job, "device": r.device, "error": r.error, "kind": r.kind,
-            "correction": r.correction,
+            "correction": r.correction, "unknowns": learned.get(r.name, {}),
         }
-        for r in storage.list_stages()
+        for r in stages
     ]  # fmt: skip

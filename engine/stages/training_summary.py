@@ -11,10 +11,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.kinds import describe_correction, precision_warning
+from engine.stages.changes import has_run
 from engine.store import StageRecord
 
 NET_FIELDS = ("trainable", "arch", "layer_size", "nr_layers", "activation")
 LABEL_WIDTH = len("constraints")  # "correction" and "warning" fit too
+CHANGED = "problem.py has changed since this stage ran: its settings are those it ran with"
 
 
 def tree_order(stages: Sequence[StageRecord]) -> list[tuple[StageRecord, int]]:
@@ -31,24 +33,34 @@ def tree_order(stages: Sequence[StageRecord]) -> list[tuple[StageRecord, int]]:
     return ordered
 
 
-def training_summary(stages: Sequence[StageRecord]) -> dict[str, Any]:
-    """JSON-ready ``{"stages": [...]}`` in tree order (see ``stage_summary``)."""
+def training_summary(
+    stages: Sequence[StageRecord], learned: Mapping[str, Mapping[str, float]] | None = None, problem: str | None = None
+) -> dict[str, Any]:
+    """JSON-ready ``{"stages": [...]}`` in tree order (see ``stage_summary``); ``learned``: each stage's
+    latest values of its unknown constants; ``problem``: the hash of problem.py now."""
     children: dict[str, list[str]] = {}
     for record in stages:
         if record.parent is not None:
             children.setdefault(record.parent, []).append(record.name)
     return {
         "stages": [
-            stage_summary(record, depth, children.get(record.name, []))
+            stage_summary(record, depth, children.get(record.name, []), (learned or {}).get(record.name, {}), problem)
             for record, depth in tree_order(stages)
         ]
     }
 
 
-def stage_summary(record: StageRecord, depth: int, children: Sequence[str]) -> dict[str, Any]:
+def stage_summary(
+    record: StageRecord,
+    depth: int,
+    children: Sequence[str],
+    learned: Mapping[str, float] | None = None,
+    problem: str | None = None,
+) -> dict[str, Any]:
     """One stage: place in the tree, status, steps, optimizer, scheduler, networks, constraints, data."""
     config = record.config
-    warning = precision_warning(record.name, record.kind, config)
+    changed = problem is not None and has_run(record) and record.problem_hash != problem
+    warnings = [w for w in (precision_warning(record.name, record.kind, config), changed and CHANGED) if w]
     return {
         "name": record.name,
         "parent": record.parent,
@@ -67,8 +79,12 @@ def stage_summary(record: StageRecord, depth: int, children: Sequence[str]) -> d
         },
         "constraints": {name: dict(settings) for name, settings in config["constraints"].items()},
         "data": {name: dict(settings) for name, settings in config["data"].items()},
+        "unknowns": {
+            name: {**settings, "value": (learned or {}).get(name)} for name, settings in config.get("unknowns", {}).items()
+        },
         "correction": record.correction,
-        "warnings": [warning] if warning else [],
+        "problem_changed": changed,
+        "warnings": warnings,
     }
 
 
@@ -81,7 +97,8 @@ def format_training(summary: Mapping[str, Any]) -> str:
     for stage in stages:
         about = f"  {stage['description']}" if stage["description"] else ""
         kind = " (correction)" if stage.get("kind") == "correction" else ""
-        lines.append(f"{'  ' * (stage['depth'] + 1)}{stage['name']}{kind}  [{stage['status']}]{about}")
+        changed = "  (problem.py changed since it ran)" if stage.get("problem_changed") else ""
+        lines.append(f"{'  ' * (stage['depth'] + 1)}{stage['name']}{kind}  [{stage['status']}]{changed}{about}")
     for stage in stages:
         lines += ["", *_stage_block(stage)]
     return "\n".join(lines) + "\n"
@@ -112,6 +129,8 @@ def _stage_block(stage: Mapping[str, Any]) -> list[str]:
     lines += _labelled("networks", [_network(name, net, correction) for name, net in stage["networks"].items()])
     lines += _labelled("constraints", [_constraint(name, c) for name, c in stage["constraints"].items()])
     lines += _labelled("data", [_constraint(name, d) for name, d in stage["data"].items()])
+    if stage.get("unknowns"):
+        lines += _labelled("unknowns", [_unknown(name, u) for name, u in stage["unknowns"].items()])
     return lines + ["=" * 40]
 
 
@@ -129,6 +148,12 @@ def _network(name: str, net: Mapping[str, Any], correction: bool = False) -> str
             return f"{state} {name}: the parent's, not corrected"
         return f"{state} {name}: parent frozen + eps * correction per output (Fourier features, sigma = 2 pi f_d; {shape})"
     return f"{state} {name}: {net['arch']} {shape}"
+
+
+def _unknown(name: str, settings: Mapping[str, Any]) -> str:
+    value = "not trained yet" if settings["value"] is None else f"{settings['value']:.8g}"
+    state = "[training]" if settings["trainable"] else "[frozen]  "
+    return f"{state} {name} = {value}" + (f" | lr_scale = {settings['lr_scale']}" if settings["lr_scale"] != 1 else "")
 
 
 def _constraint(name: str, settings: Mapping[str, Any]) -> str:

@@ -24,6 +24,7 @@ from .networks import bind, build_networks, continue_networks, plain_specs, rest
 from .optim import build_optimizer, build_scheduler
 from .optim_state import named_trainable, restore, snapshot
 from .terms import build_terms
+from .unknowns import KEY as UNKNOWNS, build_unknowns, logging_unknowns, stage_optimizer, with_unknowns
 
 
 @dataclass(frozen=True)
@@ -110,18 +111,19 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
     modules, specs, saved, correction = _networks(plan, problem, config, dtype, device)
     if correction is not None:
         hooks.corrected(correction)
-    params = named_trainable(modules)
+    unknowns = build_unknowns(problem, config, saved, dtype, device)
+    params = named_trainable({**modules, UNKNOWNS: unknowns})
     if not params:
         raise MtcError(f"every network of stage {plan.stage!r} is frozen: set nets.<NET>.trainable=true for one")
     kind = config["optimizer"]["name"]
-    optimizer = build_optimizer(config["optimizer"], params.values())
+    optimizer = stage_optimizer(build_optimizer, params, unknowns, config)
     scheduler = build_scheduler(config["scheduler"], optimizer, training["max_steps"])
     state = LoopState(
         bindings=bind(problem, modules),
         parameters=list(params.values()),
         optimizer=optimizer,
         scheduler=scheduler,
-        terms=build_terms(problem, compile_problem(problem), config, rng),
+        terms=with_unknowns(build_terms(problem, compile_problem(problem), config, rng), unknowns),
         dtype=dtype,
         device=device,
         optimizer_kind=kind,
@@ -151,11 +153,12 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
                 "scheduler": scheduler.state_dict(),
                 "rng": rng_state(rng),
                 "config": config,
+                "unknowns": unknowns.numbers(),
             },
         )
         hooks.checkpointed(step, path)
 
-    return state, Hooks(log=hooks.log, save=save, stop_requested=hooks.stop_requested), config
+    return state, Hooks(log=logging_unknowns(hooks.log, unknowns), save=save, stop_requested=hooks.stop_requested), config
 
 
 def train_stage(plan: StagePlan, hooks: StageHooks | None = None) -> Outcome:

@@ -13,6 +13,8 @@ from ..compile import BatchFields, CompiledExpression, CompiledProblem, NetworkB
 from ..problem import Problem
 from ..problem.datafiles import load_columns
 from ..problem.sampling import sample_subdomain
+from ..samples import read_samples
+from .integral_terms import IntegralTerm, integral_term
 
 TARGET = "_mtc_target"
 Draw = Callable[[], dict[str, np.ndarray]]
@@ -31,6 +33,7 @@ class LossTerm:
     weight: float | CompiledExpression
     draw: Draw
     needed: frozenset[str]
+    scalars: Callable[[], Mapping[str, torch.Tensor]] = dict  # the unknowns' current values
 
     def columns(self, dtype: torch.dtype, device: torch.device) -> dict[str, torch.Tensor]:
         """A new batch as tensors, differentiable where the residual needs it."""
@@ -39,7 +42,7 @@ class LossTerm:
         return as_columns(wanted, dtype, device, self.residual.grad_variables)
 
     def loss(self, networks: Mapping[str, NetworkBinding], columns: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        fields = BatchFields(networks, columns)
+        fields = BatchFields(networks, {**columns, **self.scalars()})
         squared = self.residual(fields).square()
         if isinstance(self.weight, CompiledExpression):
             return (self.weight(fields).detach() * squared).mean()
@@ -60,8 +63,10 @@ def _weight(value: Any) -> float | CompiledExpression:
     return CompiledExpression(sympy.sympify(value))
 
 
-def _subdomain_draw(problem: Problem, name: str, batch: int, rng: np.random.Generator, sampler: str) -> Draw:
+def _subdomain_draw(problem: Problem, name: str, batch: int, rng: np.random.Generator, sampler: str, sampled: bool) -> Draw:
     sd = problem.constraints[name].subdomain
+    if sampled:  # rows of `mtc sample`'s file
+        return _data_draw(read_samples(problem, sd), batch, rng)
     return lambda: sample_subdomain(sd.geometry, sd.kind, batch, sd.params, sd.criteria, rng, sampler, name=sd.name)
 
 
@@ -79,14 +84,21 @@ def _data_draw(table: dict[str, np.ndarray], batch: int, rng: np.random.Generato
 
 def build_terms(
     problem: Problem, compiled: CompiledProblem, config: Mapping[str, Any], rng: np.random.Generator
-) -> list[LossTerm]:
+) -> list[LossTerm | IntegralTerm]:
     """The loss terms a stage trains on: included constraints, then included data constraints."""
-    sampler = config["training"]["sampler"]
+    sampler, sampled = config["training"]["sampler"], config["training"]["sampled"]
     terms = []
     for name, settings in config["constraints"].items():
-        if settings["include"]:
-            draw = _subdomain_draw(problem, name, settings["batch_size"], rng, sampler)
-            residual, weight = compiled.residuals[name], _weight(settings["weight"])
+        if not settings["include"]:
+            continue
+        residual, weight = compiled.residuals[name], _weight(settings["weight"])
+        integrands = compiled.integrands.get(name)
+        if integrands:
+            needed = _needed(problem, residual, weight, *integrands)
+            stored = read_samples(problem, problem.constraints[name].subdomain) if sampled else None
+            terms.append(integral_term(problem, name, residual, integrands, weight, settings, rng, sampler, needed, stored))
+        else:
+            draw = _subdomain_draw(problem, name, settings["batch_size"], rng, sampler, sampled)
             terms.append(LossTerm(name, residual, weight, draw, _needed(problem, residual, weight)))
     for name, settings in config["data"].items():
         if settings["include"]:

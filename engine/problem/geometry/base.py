@@ -150,6 +150,11 @@ class Geometry(ABC):
         """Whether interior subdomains can be sampled."""
         return True
 
+    @property
+    def extra_columns(self) -> tuple[str, ...]:
+        """Columns its interior samples carry besides the dims, ``sdf`` and ``area`` (e.g. ``sdf__x``)."""
+        return ()
+
     def parameters(self) -> set[sympy.Symbol]:
         """The parameter symbols the arguments depend on."""
         return set(self._parameters)

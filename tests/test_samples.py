@@ -1,0 +1,100 @@
+"""`mtc sample`, `mtc train --sampled`, `mtc hdf5-info`, `mtc version`: real HDF5 files written and read back."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from conftest import example_project, run_mtc
+from engine.compile import compile_problem
+from engine.config import default_config, set_values
+from engine.errors import MtcError
+from engine.problem import load_problem
+from engine.stages import StageBook, problem_hash
+from engine.train.terms import build_terms
+
+SMALL = {"training.max_steps": 3, "nets.NN.layer_size": 8, "nets.NN.nr_layers": 1,
+         "constraints.diffusion.batch_size": 16, "constraints.ends.batch_size": 2}  # fmt: skip
+
+
+@pytest.fixture
+def hello(tmp_path):
+    return example_project(tmp_path / "hello", "hello-world", SMALL)
+
+
+def test_sample_writes_every_subdomain_with_its_columns(hello):
+    result = run_mtc("sample", "--multiple", "5", cwd=hello)
+    assert result.returncode == 0, result.stderr
+    assert "wrote 80 points to samples/interior.hdf5" in result.stdout
+    with h5py.File(hello / "samples" / "interior.hdf5") as h5:
+        assert sorted(h5.keys()) == ["area", "sdf", "x"] and h5["x"].shape == (80,)
+        assert h5.attrs["problem_hash"] == problem_hash(hello)
+        assert np.sum(h5["area"][()]) == pytest.approx(1.0)  # the measure of [0, 1]
+        assert (np.asarray(h5["x"]) >= 0).all() and (np.asarray(h5["x"]) <= 1).all()
+    with h5py.File(hello / "samples" / "boundary.hdf5") as h5:
+        assert sorted(h5.keys()) == ["area", "normal_x", "normal_y", "normal_z", "x"] and h5["x"].shape == (10,)
+    info = run_mtc("hdf5-info", "samples/boundary.hdf5", cwd=hello)
+    assert info.returncode == 0 and "normal_x: (10,) float64" in info.stdout and "@subdomain = boundary" in info.stdout
+
+
+def test_sampled_training_draws_only_stored_points(hello):
+    assert run_mtc("sample", "--multiple", "2", cwd=hello).returncode == 0
+    problem = load_problem(hello)
+    outline = problem.outline()
+    config = set_values(default_config(outline), ["training.sampled=true", "constraints.diffusion.batch_size=16"], outline)
+    with h5py.File(hello / "samples" / "interior.hdf5") as h5:
+        stored = set(np.asarray(h5["x"]).tolist())
+    terms = build_terms(problem, compile_problem(problem), config, np.random.default_rng(0))
+    drawn = terms[0].draw()
+    assert len(drawn["x"]) == 16 and set(drawn["x"].tolist()) <= stored
+
+
+def test_train_sampled_sets_the_stage_and_trains_from_the_files(hello):
+    assert run_mtc("sample", cwd=hello).returncode == 0
+    result = run_mtc("train", "--sampled", cwd=hello)
+    assert result.returncode == 0, result.stderr
+    with StageBook(hello) as book:
+        stage1 = book.stage("stage1")
+    assert stage1.status == "done" and stage1.config["training"]["sampled"] is True
+
+
+def test_train_sampled_without_samples_or_with_old_ones_is_refused_and_queues_nothing(hello):
+    missing = run_mtc("train", "--sampled", cwd=hello)
+    assert missing.returncode == 1 and "has no samples" in missing.stderr and "run `mtc sample` first" in missing.stderr
+    assert run_mtc("sample", cwd=hello).returncode == 0
+    (hello / "problem.py").write_text((hello / "problem.py").read_text() + "\n# edited\n")
+    old = run_mtc("train", "--sampled", cwd=hello)
+    assert old.returncode == 1 and "sampled from an older problem.py" in old.stderr
+    with StageBook(hello) as book:
+        stage1 = book.stage("stage1")
+    assert stage1.status == "draft" and stage1.config["training"]["sampled"] is False
+
+
+def test_an_integral_reads_stored_samples_with_their_area(project_with):
+    folder = project_with(
+        "from cfg import *\n"
+        '[x], [u] = p.add_neural_network(name="NN", inputs=["x"], outputs=["u"])\n'
+        'g = p.Line1D("g", 0, 2)\ni = p.add_interior_subdomain("i", geom=g)\n'
+        'p.add_constraint("length", enforce(equation=Eq(Integral(1 + 0*u, x), 2), on_domain=i))\n'
+    )
+    with StageBook(folder) as book:
+        book.init_conf()
+        book.edit("stage1", ["constraints.length.batch_size=50", "training.sampled=true"])
+    assert run_mtc("sample", cwd=folder).returncode == 0
+    problem = load_problem(folder)
+    with StageBook(folder) as book:
+        config = book.stage("stage1").config
+    (term,) = build_terms(problem, compile_problem(problem), config, np.random.default_rng(0))
+    columns = term.columns(torch.float64, torch.device("cpu"))
+    assert float(columns["area"].sum()) == pytest.approx(2.0)
+
+
+def test_hdf5_info_refuses_what_is_not_hdf5_and_version_prints(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    bad = run_mtc("hdf5-info", "notes.txt", cwd=tmp_path)
+    assert bad.returncode == 1 and "is not an HDF5 file" in bad.stderr
+    assert run_mtc("hdf5-info", "missing.h5", cwd=tmp_path).returncode == 1
+    version = run_mtc("version", cwd=tmp_path)
+    assert version.returncode == 0 and version.stdout.startswith("mtc 0.")
