@@ -27,6 +27,7 @@ from .entities import (
     Submodel,
 )
 from .names import check_identifier
+from .reference import Reference, declare_reference
 from .sampling import ParamSpec, parse_params, sample_subdomain
 from .symbols import BOUNDARY_EXTRAS, INTERIOR_EXTRAS
 
@@ -64,6 +65,7 @@ class Problem:
         self._constraints: dict[str, Constraint] = {}
         self._data_constraints: dict[str, DataConstraint] = {}
         self._model: PiecewiseModel | None = None
+        self._reference: Reference | None = None
 
     # ------------------------------------------------------------------ read access
     @property
@@ -97,6 +99,11 @@ class Problem:
     @property
     def model(self) -> PiecewiseModel | None:
         return self._model
+
+    @property
+    def reference(self) -> Reference | None:
+        """What the answer should be (``set_reference``), or None."""
+        return self._reference
 
     def network_of(self, output: str) -> NeuralNetwork:
         """The network that produces ``output``."""
@@ -351,6 +358,13 @@ class Problem:
                 f"(it has {columns}); name the columns after the variables and the model"
             )
         self._data_constraints[name] = DataConstraint(name, model, expanded, target, inputs, path, rows)
+
+    # ------------------------------------------------------------------ reference solution
+    def set_reference(self, data_fname: Any = None, **expressions: Any) -> None:
+        """Declare the exact answer: ``set_reference(u=sin(pi*x))`` per output, submodel or model, or
+        ``set_reference(data_fname="reference.csv")`` (columns named after the variables and outputs)."""
+        targets = [*self._outputs, *self._submodels, *([self._model.name] if self._model else [])]
+        self._reference = declare_reference(targets, self._vars, self.base_dir, data_fname, expressions)
 
     # ------------------------------------------------------------------ expressions
     def expand(self, expr: Any) -> sympy.Expr:

@@ -43,6 +43,8 @@ class StageRecord:
     step_offset: int
     last_step: int | None
     correction: dict[str, Any] | None = None
+    errors: dict[str, Any] | None = None
+    tags: list[str] | None = None
 
     @classmethod
     def of(cls, stage: Stage, parent: str | None) -> StageRecord:
