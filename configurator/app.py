@@ -15,11 +15,13 @@ from engine.stages import StageBook, runs
 from engine.store import NoDatabaseError, StageRecord
 
 from .actions import Actions
+from .compare_view import CompareView
 from .config_form import ConfigForm
 from .dialogs import Guard, MessageBar, Popup, button
 from .plots import LossPlot
 from .poller import Poller
 from .solution import SolutionView
+from .stage_graph import StageGraph
 from .stage_tree import StageTree
 from .style import panel, stylesheet
 
@@ -43,6 +45,11 @@ class ConfiguratorApp:
         self.selected: str | None = None
         self.actions = Actions(self)
         self.tree = StageTree(lambda name: self.guard(lambda: self.select(name)))
+        self.graph = StageGraph(lambda name: self.guard(lambda: self.select(name)))
+        self.tree_view = widgets.ToggleButtons(options=("list", "graph"), value="list", description="tree as")
+        self.tree_view.add_class("mtc-tree-view")
+        self.tree_view.observe(lambda _: self._show_tree_view(), "value")
+        self.compare = CompareView(self)
         self.form = ConfigForm(
             self.book, self.guard, self.select, self.actions.new_branch, self.actions.new_child, self.actions.init_conf
         )
@@ -64,12 +71,22 @@ class ConfiguratorApp:
 
     def _layout(self) -> widgets.VBox:
         configure = panel("Configure", self.form.widget, name="configure")
-        stages = panel("Stages", self.actions.toolbar, self.tree.widget, name="stages")
+        stages = panel("Stages", self.actions.toolbar, self.tree_view, self.tree.widget, self.graph, name="stages")
+        self._show_tree_view()
         configure.layout = widgets.Layout(flex="3 1 520px", min_width="520px")
         stages.layout = widgets.Layout(flex="2 1 380px", min_width="380px")
         top = widgets.HBox([configure, stages], layout={"flex_flow": "row wrap", "align_items": "flex-start"})
         plots = panel("Plots", self.plot.widget, name="plots")
-        return widgets.VBox([top, plots, panel("Solution", self.solution.widget, name="solution")])
+        compare = panel("Compare", self.compare.widget, name="compare")
+        plots.layout = widgets.Layout(flex="3 1 600px", min_width="600px")
+        compare.layout = widgets.Layout(flex="2 1 400px", min_width="400px")
+        results = widgets.HBox([plots, compare], layout={"flex_flow": "row wrap", "align_items": "flex-start"})
+        return widgets.VBox([top, results, panel("Solution", self.solution.widget, name="solution")])
+
+    def _show_tree_view(self) -> None:
+        graph = self.tree_view.value == "graph"
+        self.graph.layout.display = None if graph else "none"
+        self.tree.widget.layout.display = "none" if graph else None
 
     # -- opening --------------------------------------------------------------------------
 
@@ -118,6 +135,8 @@ class ConfiguratorApp:
         else:
             self.form.show(record)
         self.tree.update(records, status, self.selected, self.form.unsaved_stages())
+        self.graph.update(records, self.selected)
+        self.compare.update(records, self.selected)
         self.plot.update(records)
         self.solution.follow(record)
         queued = {r.name for r in records if r.status == "queued"}

@@ -15,35 +15,15 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import ipywidgets as widgets
-import numpy as np
 import plotly.graph_objects as go
 
+from engine.results.curves import LR_AXIS, X_MODES, LossHistory, curve_specs, key_order
 from engine.store import StageRecord, Storage
 
 from .beacon import RenderBeacon
-from .curves import LossHistory, Series, downsample, smooth
 from .dialogs import Guard
 from .style import css_name
 
-X_MODES = ("global step", "stage step", "wall time")
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
-DASHES = ("solid", "dash", "dot", "dashdot")
-RAW_OPACITY = 0.25
-
-
-def x_values(series: Series, mode: str, step_offset: int) -> np.ndarray:
-    """The x coordinates of a series: global step (offset by the parent's steps), stage step or wall time (s)."""
-    if mode == "global step":
-        return series.steps + step_offset
-    if mode == "stage step":
-        return series.steps
-    return series.wall
-
-
-def key_order(keys: Iterable[str]) -> list[str]:
-    """``total`` first, the constraints alphabetically, ``lr`` last."""
-    rest = sorted(set(keys) - {"total", "lr"})
-    return ["total", *rest, *(["lr"] if "lr" in keys else [])]
 
 
 class LossPlot:
@@ -96,6 +76,7 @@ class LossPlot:
                 uirevision="mtc-losses",
                 xaxis={"title": {"text": X_MODES[0]}, "uirevision": X_MODES[0]},
                 yaxis={"title": {"text": "loss"}, "type": "log", "exponentformat": "e"},
+                yaxis2=LR_AXIS,
                 legend={"orientation": "h", "y": -0.2},
             )
         )
@@ -201,26 +182,8 @@ class LossPlot:
 
     def _traces(self) -> list[dict[str, Any]]:
         """Plotly trace specs: per ticked stage and chosen key, a smoothed curve over its faint raw curve."""
-        keys = list(self.keys.value)
-        weight = float(self.smoothing.value)
-        order = list(self._toggles)
-        specs: list[dict[str, Any]] = []
-        for name in self.shown:
-            history = self._histories.get(name)
-            for index, key in enumerate(keys):
-                series = history.series.get(key) if history else None
-                if series is None or not len(series.steps):
-                    continue
-                label = name if len(keys) == 1 else f"{name} · {key}"
-                x = x_values(series, self.x_mode.value, self._records[name].step_offset)
-                y = np.where(np.isfinite(series.values), series.values, np.nan)
-                keep = downsample(len(x))
-                line = {"color": PALETTE[order.index(name) % len(PALETTE)], "dash": DASHES[index % len(DASHES)]}
-                common = {"x": x[keep], "y": y[keep], "mode": "lines", "line": line, "legendgroup": label}
-                if weight > 0:
-                    specs.append({**common, "uid": f"{label}|raw", "name": label, "opacity": RAW_OPACITY,
-                                  "showlegend": False, "hoverinfo": "skip"})  # fmt: skip
-                    y = smooth(y, weight, self.log_y.value)
-                    common = {**common, "y": y[keep]}
-                specs.append({**common, "uid": f"{label}|curve", "name": label, "opacity": 1.0, "showlegend": True})
-        return specs
+        offsets = {name: record.step_offset for name, record in self._records.items()}
+        return curve_specs(
+            self._histories, offsets, self.shown, list(self.keys.value), self.x_mode.value,
+            float(self.smoothing.value), self.log_y.value, list(self._toggles),
+        )  # fmt: skip

@@ -75,15 +75,16 @@ class StageModel:
         return {name: np.concatenate(chunks) if chunks else np.empty(0) for name, chunks in parts.items()}
 
 
-def load_stage(project: str | Path, stage: str, device: str = "cpu") -> StageModel:
-    """The trained networks of ``stage`` (from its checkpoint), bound to the project's problem.
+def load_stage(project: str | Path, stage: str, device: str = "cpu", problem: Problem | None = None) -> StageModel:
+    """The trained networks of ``stage`` (from its checkpoint), bound to the project's problem
+    (``problem``, when the caller has loaded it already).
 
     A correction stage's networks are the whole composed model: its parent's (and their
     parents') frozen networks plus every ``eps``-scaled correction, as the checkpoint holds them.
     """
     project = Path(project)
     saved = load_checkpoint(stage_folder(project, stage), stage)
-    problem = load_problem(project)
+    problem = problem or load_problem(project)
     config = saved["config"]
     dtype = resolve_dtype(config["training"]["precision"])
     torch_device = resolve_device(device)

@@ -16,7 +16,7 @@ import pytest
 
 from configurator import ConfiguratorApp
 from configurator.beacon import RenderBeacon
-from configurator.curves import LossHistory, Series, downsample, ema
+from engine.results.curves import LossHistory, Series, downsample, ema
 from configurator.poller import Poller
 from configurator.stage_tree import progress_text, tree_lines
 from configurator.style import field_class

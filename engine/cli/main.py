@@ -9,10 +9,14 @@ import traceback
 from typing import Callable, Sequence
 
 from ..errors import MtcError
-from . import db_commands, project_commands, sample_commands, serve_commands, show_commands, stage_commands, train_commands
+from . import (
+    db_commands, project_commands, results_commands, sample_commands, serve_commands, show_commands, stage_commands,
+    train_commands,
+)
 
 COMMAND_MODULES = (
     project_commands, show_commands, stage_commands, train_commands, db_commands, serve_commands, sample_commands,
+    results_commands,
 )  # fmt: skip
 
 

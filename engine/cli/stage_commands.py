@@ -12,6 +12,7 @@ from ..stages import StageBook
 from ..stages.database import display_url
 from ..store import STAGE_KINDS, StageRecord, database_url
 from .first_order_form import add_flag, switch_to_first_order
+from .sweep_commands import register_sweep
 
 SET_HELP = "a setting for the new stage (repeatable), e.g. --set training.max_steps=4000; see docs/config.md"
 
@@ -77,6 +78,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     listing = actions.add_parser("list", help="the stages: name, parent, status, description, max_steps, optimizer")
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(handler=run_list)
+
+    register_sweep(actions)
 
     clean = commands.add_parser("clean", help="delete training results but keep the stages (back to draft)")
     clean.add_argument("--stage", help="only this stage (default: all)")

@@ -31,6 +31,7 @@ from .entities import (
 )
 from .integrals import placeholders, split_integrals
 from .names import check_identifier
+from .reference import Reference, declare_reference
 from .sampling import ParamSpec, parse_params, sample_subdomain
 from .symbols import BOUNDARY_EXTRAS, INTERIOR_EXTRAS
 from .unknowns import Unknown, make_unknown
@@ -71,6 +72,7 @@ class Problem:
         self._model: PiecewiseModel | None = None
         self._unknowns: dict[str, Unknown] = {}
         self.first_order = False  # rewritten by --only-first-order-ufunc (engine.problem.first_order)
+        self._reference: Reference | None = None
 
     # ------------------------------------------------------------------ read access
     @property
@@ -108,6 +110,11 @@ class Problem:
     @property
     def unknowns(self) -> dict[str, Unknown]:
         return dict(self._unknowns)
+
+    @property
+    def reference(self) -> Reference | None:
+        """What the answer should be (``set_reference``), or None."""
+        return self._reference
 
     def network_of(self, output: str) -> NeuralNetwork:
         """The network that produces ``output``."""
@@ -395,6 +402,13 @@ class Problem:
                 f"(it has {columns}); name the columns after the variables and the model"
             )
         self._data_constraints[name] = DataConstraint(name, model, expanded, target, inputs, path, rows)
+
+    # ------------------------------------------------------------------ reference solution
+    def set_reference(self, data_fname: Any = None, **expressions: Any) -> None:
+        """Declare the exact answer: ``set_reference(u=sin(pi*x))`` per output, submodel or model, or
+        ``set_reference(data_fname="reference.csv")`` (columns named after the variables and outputs)."""
+        targets = [*self._outputs, *self._submodels, *([self._model.name] if self._model else [])]
+        self._reference = declare_reference(targets, self._vars, self.base_dir, data_fname, expressions)
 
     # ------------------------------------------------------------------ expressions
     def expand(self, expr: Any) -> sympy.Expr:

@@ -99,6 +99,8 @@ class Stage(Base):
     step_offset: Mapped[int] = mapped_column(Integer, default=0)
     last_step: Mapped[int | None] = mapped_column(Integer)
     correction: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what a correction stage computed at its start
+    errors: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # errors against the reference solution
+    tags: Mapped[list[str] | None] = mapped_column(JSON)  # labels to filter on, e.g. ["sweep", "sweep1"]
 
 
 class Loss(Base):

@@ -44,6 +44,8 @@ class StageRecord:
     last_step: int | None
     correction: dict[str, Any] | None = None
     worker_job: str | None = None
+    errors: dict[str, Any] | None = None
+    tags: list[str] | None = None
 
     @classmethod
     def of(cls, stage: Stage, parent: str | None) -> StageRecord:

@@ -47,7 +47,7 @@ _RESULTS_RESET: dict[str, Any] = {
     "status": "draft", "attempt": 0, "claim_token": None, "worker_host": None,
     "worker_pid": None, "worker_job": None, "device": None, "heartbeat_at": None, "queued_at": None,
     "started_at": None, "finished_at": None, "cancel_requested": False, "error": None,
-    "last_step": None, "correction": None,
+    "last_step": None, "correction": None, "errors": None,
 }
 
 
@@ -177,6 +177,14 @@ class Storage:
     def update_description(self, name: str, description: str) -> StageRecord:
         """Replace the stage's description."""
         return self._update(name, description=description)
+
+    def set_errors(self, name: str, errors: dict[str, Any] | None) -> StageRecord:
+        """Record the stage's errors against the reference solution (None: none known)."""
+        return self._update(name, errors=errors)
+
+    def set_tags(self, name: str, tags: Sequence[str]) -> StageRecord:
+        """Replace the stage's tags (labels to filter on)."""
+        return self._update(name, tags=list(tags))
 
     def rename_stage(self, old: str, new: str) -> StageRecord:
         """Rename a stage; its children follow (they refer to it by id)."""

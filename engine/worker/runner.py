@@ -17,6 +17,7 @@ from ..store.queue import Claim, ClaimLost, begin_run, claim_next, finish, pendi
 from ..layout import CHECKPOINT_FILE, LOG_FILE, stage_folder
 from ..train import NonFiniteLoss, StageHooks, StagePlan, train_stage
 from ..train.device import resolve_device
+from ..results.record import record_finished
 from .heartbeat import Heartbeat
 from .registry import registered
 from .rows import RowWriter
@@ -133,6 +134,8 @@ class Worker:
         note = {"failed": error, "queued": "interrupted: requeued"}.get(status)
         finish(storage, claim, status, note)
         log.info("stage %s%s", status, f": {note}" if note else "")
+        if status == "done":
+            record_finished(self.project, storage, claim.stage, log.warning)
 
     @staticmethod
     def _flush_quietly(rows: RowWriter, log: logging.Logger) -> None:

@@ -9,3 +9,5 @@ boundary = p.add_boundary_subdomain("boundary", geom=geom)
 
 p.add_constraint("diffusion", enforce(equation=Eq(u.diff(x, 2) + 1, 0), on_domain=interior))
 p.add_constraint("ends", enforce(equation=Eq(u, 0), on_domain=boundary))
+
+p.set_reference(u=x * (1 - x) / 2)

@@ -11,3 +11,5 @@ ends = p.add_boundary_subdomain("ends", geom=geom, params=loads)
 
 p.add_constraint("equilibrium", enforce(equation=Eq(u.diff(x, 2), -a), on_domain=interior))
 p.add_constraint("fixed_ends", enforce(equation=Eq(u, 0), on_domain=ends))
+
+p.set_reference(u=a * x * (1 - x) / 2)

@@ -12,3 +12,5 @@ interior = p.add_interior_subdomain("interior", geom=geom)
 
 source = -(2 * pi) ** 2 * sin(2 * pi * x) - 0.1 * (8 * pi) ** 2 * sin(8 * pi * x)
 p.add_constraint("poisson", enforce(equation=Eq(u.diff(x, 2), source), on_domain=interior))
+
+p.set_reference(u=sin(2 * pi * x) + 0.1 * sin(8 * pi * x))

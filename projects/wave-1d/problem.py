@@ -19,3 +19,5 @@ p.add_constraint("initial_u", enforce(equation=Eq(u, sin(x)), on_domain=initial_
 p.add_constraint("initial_u_t", enforce(equation=Eq(u.diff(t), sin(x)), on_domain=initial_t0))
 p.add_constraint("boundary", enforce(equation=Eq(u, 0), on_domain=boundary))
 p.add_data_constraint("sensors", model=u, data_fname="sensors.csv")
+
+p.set_reference(u=sin(x) * (sin(t) + cos(t)))

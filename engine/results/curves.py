@@ -1,12 +1,23 @@
-"""Loss histories fetched incrementally, and the numerics of drawing them (EMA, downsampling)."""
+"""Loss histories fetched incrementally, and how they are drawn: x axis, EMA, downsampling, trace specs
+(shared by the configurator's live plot and `mtc plot losses`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+X_MODES = ("global step", "stage step", "wall time")
+"""What a loss curve's x axis can show (``mtc plot losses --x global|stage|wall``)."""
+
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+DASHES = ("solid", "dash", "dot", "dashdot")
+RAW_OPACITY = 0.25
+LR_AXIS = {"title": {"text": "lr"}, "overlaying": "y", "side": "right", "type": "log", "showgrid": False, "exponentformat": "e"}
+"""The learning rate's own axis (right), so that it never squeezes the losses."""
 
 MAX_POINTS = 3000
 """A curve longer than this is drawn from evenly spaced points (its last point always kept)."""
@@ -82,3 +93,55 @@ def downsample(count: int, limit: int = MAX_POINTS) -> np.ndarray:
     if count <= limit:
         return np.arange(count)
     return np.unique(np.linspace(0, count - 1, limit).round().astype(np.int64))
+
+
+def x_values(series: Series, mode: str, step_offset: int) -> np.ndarray:
+    """The x coordinates of a series: global step (offset by the parent's steps), stage step or wall time (s)."""
+    if mode == "global step":
+        return series.steps + step_offset
+    if mode == "stage step":
+        return series.steps
+    return series.wall
+
+
+def key_order(keys: Iterable[str]) -> list[str]:
+    """``total`` first, the constraints alphabetically, ``lr`` last."""
+    rest = sorted(set(keys) - {"total", "lr"})
+    return ["total", *rest, *(["lr"] if "lr" in keys else [])]
+
+
+def curve_specs(
+    histories: Mapping[str, LossHistory],
+    offsets: Mapping[str, int],
+    stages: Sequence[str],
+    keys: Sequence[str],
+    x_mode: str,
+    smoothing: float = 0.0,
+    log_y: bool = True,
+    colour_order: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """Plotly trace specs: per stage and key, a curve (smoothed over its faint raw curve when
+    ``smoothing`` > 0), a colour per stage (by its place in ``colour_order``), a dash per key, and
+    ``lr`` on its own axis (``y2``, see ``LR_AXIS``)."""
+    order = list(colour_order) or list(stages)
+    specs: list[dict[str, Any]] = []
+    for name in stages:
+        history = histories.get(name)
+        for index, key in enumerate(keys):
+            series = history.series.get(key) if history else None
+            if series is None or not len(series.steps):
+                continue
+            label = name if len(keys) == 1 else f"{name} · {key}"
+            uid = re.sub(r"[^A-Za-z0-9_-]", "_", f"{name}--{key}")  # plotly uses it in CSS selectors
+            x = x_values(series, x_mode, offsets.get(name, 0))
+            y = np.where(np.isfinite(series.values), series.values, np.nan)
+            keep = downsample(len(x))
+            line = {"color": PALETTE[order.index(name) % len(PALETTE)], "dash": DASHES[index % len(DASHES)]}
+            common = {"x": x[keep], "y": y[keep], "mode": "lines", "line": line, "legendgroup": label,
+                      "yaxis": "y2" if key == "lr" else "y"}  # fmt: skip
+            if smoothing > 0:
+                specs.append({**common, "uid": f"{uid}--raw", "name": label, "opacity": RAW_OPACITY,
+                              "showlegend": False, "hoverinfo": "skip"})  # fmt: skip
+                common = {**common, "y": smooth(y, smoothing, log_y)[keep]}
+            specs.append({**common, "uid": f"{uid}--curve", "name": label, "opacity": 1.0, "showlegend": True})
+    return specs
