@@ -327,7 +327,7 @@ def test_train_plots_growing_curves_then_cancel_copy_and_solution(
     assert app.plot.figure.data[0].x[-1] == app.plot._histories["stage1"].series["total"].wall[-1]
     app.plot.keys.value = ("total", "lr")
     assert {t.name for t in app.plot.figure.data} == {"stage1 · total", "stage1 · lr"}
-    assert set(app.plot.keys.options) == {"total", *HEAT_CONSTRAINTS, "lr"}
+    assert set(app.plot.keys.options) == {"total", *HEAT_CONSTRAINTS, "lr", "grad_norm"}
 
     # a stage that has run is read-only, with copies into a new branch or a child
     assert app.form.readonly and app.form.field("training.max_steps").input.disabled

@@ -76,7 +76,7 @@ def test_heat_interface_trains_both_networks_then_a_frozen_child(tmp_path):
         keys1 = {r["key"] for r in storage.loss_rows("stage1")}
         keys2 = {r["key"] for r in storage.loss_rows("stage2")}
         totals = [r["value"] for r in storage.loss_rows("stage1", keys=["total"])]
-    assert keys1 == {"total", "lr", "metal_diff", "paper_diff", "interface_eq", "interface_flux"}
+    assert keys1 == {"total", "lr", "grad_norm", "metal_diff", "paper_diff", "interface_eq", "interface_flux"}
     assert "interface_eq" not in keys2 and "interface_flux" in keys2
     assert totals[-1] < totals[0] / 1000
     x = np.linspace(0, 1, 401)
