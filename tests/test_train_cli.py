@@ -11,7 +11,7 @@ import torch
 
 from engine.store import open_storage
 
-from conftest import run_mtc
+from conftest import run_mtc, wait_until
 
 HELLO_STAGE1 = [
     "nets.NN.layer_size=32", "nets.NN.nr_layers=2", "training.max_steps=3000", "optimizer.lr=0.01",
@@ -145,12 +145,6 @@ def test_detached_training_outlives_the_command(small_hello):
     folder = small_hello
     result = mtc_ok("train", "--detach", cwd=folder)
     assert "training in the background" in result.stdout
-    import time
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        rows = json.loads(mtc_ok("status", "--json", cwd=folder).stdout)
-        if rows[0]["status"] == "done":
-            break
-        time.sleep(0.5)
-    assert rows[0]["status"] == "done" and rows[0]["loss"] is not None
+    # the command has returned; the stage finishes later, in the background (ceiling, not a speed)
+    wait_until(lambda: json.loads(mtc_ok("status", "--json", cwd=folder).stdout)[0]["status"] == "done", 300, "stage1 to finish")
+    assert json.loads(mtc_ok("status", "--json", cwd=folder).stdout)[0]["loss"] is not None
