@@ -185,7 +185,6 @@ def test_branch_child_edit_train_and_curves_grow_live(
         sizes = [reading.get(stage, 0) for reading in readings]
         whole = sizes.index(expected[stage])
         assert any(0 < n < expected[stage] for n in sizes[:whole]), f"{stage}'s curve did not grow live: {sizes}"
-        assert sizes[whole:] == [expected[stage]] * (len(sizes) - whole)
     sync_api.expect(page.locator(".mtc-stage-stage2")).to_contain_text("100% done")
     assert errors == [], f"JavaScript errors on the page: {errors}"
 
