@@ -21,6 +21,8 @@ from engine.project import create_project
 from engine.train import StageHooks, StagePlan, train_stage
 from engine.train.checkpoint import load_checkpoint
 from engine.train.optim import OPTIMIZERS
+from engine.stages import StageBook
+from conftest import example_project, run_mtc
 
 SMALL = ["nets.{net}.layer_size=16", "nets.{net}.nr_layers=2", "nets.{net}.activation=tanh"]
 X = np.linspace(0, 1, 201)
@@ -165,3 +167,17 @@ def test_gauss_newton_in_float32_warns():
 
 def test_registry_and_schema_list_the_same_optimizers():
     assert list(OPTIMIZERS) == list(OPTIMIZER_SETTINGS) == ["adam", "adamw", "sgd", "lbfgs", "lm", "engd"]
+
+
+def test_lm_without_cg_on_a_large_network_is_refused_when_set_and_nothing_is_written(tmp_path):
+    folder = example_project(tmp_path / "hello", "hello-world")
+    refused = run_mtc("stage", "set", "stage1", "optimizer.name=lm", "optimizer.lm_cg=false", cwd=folder)
+    assert refused.returncode != 0
+    assert "1314817 parameters, more than optimizer.lm_max_dense=2000" in refused.stderr  # 512 x 6 default network
+    with StageBook(folder) as book:
+        assert book.stage("stage1").config["optimizer"]["name"] == "adam"
+        book.edit("stage1", ["nets.NN.layer_size=16", "nets.NN.nr_layers=2"])
+        book.edit("stage1", ["optimizer.name=lm", "optimizer.lm_cg=false"])  # 321 parameters: dense
+        with pytest.raises(MtcError, match="4353 parameters, more than optimizer.lm_max_dense=2000"):
+            book.new_child("stage1", "wide", ["nets.NN.layer_size=64"])  # keeps lm without CG
+        book.new_child("stage1", "fine", ["nets.NN.layer_size=64", "optimizer.name=adam", "training.then_lm_steps=5"])

@@ -29,6 +29,7 @@ from engine.stages.database import database_exists
 from engine.stages.errors import StageError
 from engine.stages.files import problem_hash, remove_project_files, remove_stage_folders, stage_folder
 from engine.stages.training_summary import training_summary
+from engine.train.optim.size_check import gauss_newton_refusal
 from engine.store import (
     STAGE_KINDS,
     StageHasChildrenError,
@@ -191,6 +192,7 @@ class StageBook:
         with storage.transaction():
             base = storage.get_stage(source).config if source is not None else default_config(outline)
             config = set_values(base, assignments, outline)
+            _refuse_unfit_optimizer(config, outline, "standard")
             return storage.create_stage(
                 name or storage.next_free_name(), config, description, problem_hash=digest
             )
@@ -227,6 +229,7 @@ class StageBook:
             if kind == "correction":
                 base = set_values(base, correction_defaults(outline.networks), outline)
             config = set_values(base, assignments, outline)
+            _refuse_unfit_optimizer(config, outline, kind)
             return storage.create_stage(
                 name or storage.next_free_name(), config, description, parent=parent, kind=kind, problem_hash=digest
             )
@@ -241,7 +244,9 @@ class StageBook:
             record = storage.get_stage(name)
             _require_draft(record)
             if outline is not None:
-                storage.update_config(name, set_values(record.config, assignments, outline))
+                config = set_values(record.config, assignments, outline)
+                _refuse_unfit_optimizer(config, outline, record.kind)
+                storage.update_config(name, config)
                 if record.problem_hash != digest:
                     storage.set_status(name, record.status, problem_hash=digest)
             if description is not None:
@@ -312,6 +317,13 @@ class StageBook:
         remove_project_files(self.project_dir, files)
         remove_stage_folders(self.project_dir, cleaned)
         return cleaned
+
+
+def _refuse_unfit_optimizer(config: Mapping[str, Any], outline: ProblemOutline, kind: str) -> None:
+    """An lm/engd optimizer (or ``then_lm_steps``) that cannot solve for the stage's networks is refused here."""
+    refusal = gauss_newton_refusal(config, outline, kind)
+    if refusal:
+        raise StageError(refusal)
 
 
 def _require_draft(record: StageRecord) -> None:
