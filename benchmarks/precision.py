@@ -1,31 +1,38 @@
-"""Precision of one stage (Adam then L-BFGS) against the same budget split into a stage and two corrections.
+"""Precision on error: finishing optimizers and correction stages on the same wall-time budget.
 
-For each problem, in one run, on the CPU (float64):
+For each problem, in one run, on the CPU, float64, the same network (tanh, ``--width`` x
+``--depth`` per network of the problem) and the same Adam phase (``--adam`` steps, Halton points
+resampled every step), each run gets ``--budget`` seconds of wall time in all:
 
-- single: one stage of ``--adam`` Adam steps then ``--lbfgs`` L-BFGS steps (``training.then_lbfgs_steps``);
-- multi-stage: the same numbers of Adam and L-BFGS steps split (``--split``) over stage 1 and two
-  correction stages (``mtc stage child ... --kind correction``), each Adam then L-BFGS; each
-  correction freezes the model so far and learns ``eps * u_corr`` with eps and the Fourier
-  feature scale 2 pi f_d computed from the residual when it starts.
+- ``Adam + L-BFGS``, ``Adam + LM``, ``Adam + ENGD``: the Adam stage, then a child stage with that
+  optimizer on one fixed batch per constraint until the budget is spent (the stage is stopped
+  when its time is up and closed at the step it reached);
+- ``stage + 2 corrections (<best>)``: the budget split ``--split`` over stage 1 and two
+  correction stages (``--kind correction``), each Adam (``--adam`` split the same way) then
+  the finishing optimizer whose single run above had the lowest error;
+- ``DeepXDE (Adam + L-BFGS)`` when deepxde is installed (``pip install -e '.[bench]'``,
+  ``DDE_BACKEND=pytorch``): float64, the same network, as many training points, ``--adam`` Adam
+  steps then L-BFGS for the rest of the budget (its L-BFGS has an iteration cap, not a clock).
 
-Reported per run: relative L2 error and max pointwise error against the exact solution on a
-fine grid (10001 points), the RMS of the equation residuals on that grid, and the wall time;
-then the loss curves (total loss at a few steps of each stage) and each correction's eps and f_d.
+Reported per run: relative L2 and max error against the exact solution on a fine grid, the final
+training loss and the wall time; per stage of the correction chain its error before and after.
 
-Problems: ``precision-1d`` (u'' = f on [0, 1], u = sin(2 pi x) + 0.1 sin(8 pi x), boundary
-conditions built into the model) and ``heat-interface`` (MTC's two-network problem with an
-interface; exact piecewise polynomial).
+``--hard`` sets ``constraints.<C>.hard=true`` on each problem's Dirichlet boundary constraints
+(exact boundary values); where this branch does not know that setting the variant is reported
+as not run, with the reason.
 
-    python benchmarks/precision.py [--problems precision-1d,heat-interface] [--adam 1000] [--lbfgs 600]
-        [--split 0.6,0.2,0.2] [--lbfgs-split 0.34,0.33,0.33] [--lr 5e-3] [--correction-frequency error]
-        [--batch-scale 1] [--threads 1] [--json results.json]
+    python benchmarks/precision.py [--problems precision-1d,two-frequency-1d,poisson-2d,heat-interface]
+        [--budget 60] [--adam 2000] [--width 20] [--depth 3] [--split 0.5,0.25,0.25] [--hard]
+        [--threads 1] [--json results.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
+import os
 import platform
 import sys
 import tempfile
@@ -40,199 +47,267 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from engine.config import default_config, set_values  # noqa: E402
+from engine.config import ConfigError, default_config, set_values  # noqa: E402
 from engine.inference import load_stage  # noqa: E402
+from engine.layout import stage_folder  # noqa: E402
 from engine.problem import load_problem  # noqa: E402
 from engine.project import create_project  # noqa: E402
 from engine.train import StageHooks, StagePlan, train_stage  # noqa: E402
+from engine.train.checkpoint import load_checkpoint  # noqa: E402
 
-GRID = np.linspace(0.0, 1.0, 10001)
+Columns = dict[str, np.ndarray]
+LINE = {"x": np.linspace(0.0, 1.0, 10001)}
+_XY = np.meshgrid(np.linspace(0.0, 1.0, 201), np.linspace(0.0, 1.0, 201))
+SQUARE = {"x": _XY[0].ravel(), "y": _XY[1].ravel()}
+FINISHERS = ("lbfgs", "lm", "engd")
+LABEL = {"lbfgs": "L-BFGS", "lm": "LM", "engd": "ENGD"}
+MANY = 10**7  # finishing steps: the budget stops them first
+
+
+def _heat_exact(c: Columns) -> np.ndarray:
+    a, b = 25.0125 / 500.5, -12.5 / 500.5
+    return np.where(c["x"] < 0.5, -(c["x"] ** 2) / 20 + a * c["x"], b * (c["x"] - 1))
 
 
 @dataclass(frozen=True)
 class Problem:
-    """An example project, its exact solution and where its equations' residuals are measured."""
+    """An example project, its exact solution on a grid, and its Dirichlet constraints (for ``--hard``)."""
 
     example: str
     output: str
-    exact: Callable[[np.ndarray], np.ndarray]
-    residuals: dict[str, Callable[[np.ndarray], np.ndarray]]  # constraint -> mask of GRID where it applies
-    settings: list[str] = field(default_factory=list)
-
-
-def _heat_exact(x: np.ndarray) -> np.ndarray:
-    a, b = 25.0125 / 500.5, -12.5 / 500.5
-    return np.where(x < 0.5, -(x**2) / 20 + a * x, b * (x - 1))
+    exact: Callable[[Columns], np.ndarray]
+    grid: Columns
+    batches: dict[str, int]
+    dirichlet: tuple[str, ...] = ()
+    deepxde: str | None = None  # why DeepXDE is not run on it, or None when it is
 
 
 PROBLEMS = {
     "precision-1d": Problem(
-        "precision-1d", "u", lambda x: np.sin(2 * np.pi * x) + 0.1 * np.sin(8 * np.pi * x),
-        {"poisson": lambda x: np.ones_like(x, dtype=bool)},
-        ["nets.NN.layer_size=32", "nets.NN.nr_layers=3", "constraints.poisson.batch_size=1000"],
+        "precision-1d", "u", lambda c: np.sin(2 * np.pi * c["x"]) + 0.1 * np.sin(8 * np.pi * c["x"]), LINE,
+        {"poisson": 1000},
+    ),
+    "two-frequency-1d": Problem(
+        "two-frequency-1d", "u", lambda c: np.sin(2 * np.pi * c["x"]) + 0.2 * np.sin(6 * np.pi * c["x"]), LINE,
+        {"poisson": 1000, "boundary": 100}, ("boundary",),
+    ),
+    "poisson-2d": Problem(
+        "poisson-2d", "u", lambda c: np.sin(np.pi * c["x"]) * np.sin(np.pi * c["y"]), SQUARE,
+        {"poisson": 2000, "walls": 400}, ("walls",),
     ),
     "heat-interface": Problem(
-        "heat-interface", "T", _heat_exact,
-        {"metal_diff": lambda x: x <= 0.5, "paper_diff": lambda x: x >= 0.5},
-        [f"nets.{n}.{k}" for n in ("metalNN", "paperNN") for k in ("layer_size=32", "nr_layers=3")]
-        + [f"constraints.{c}.batch_size={b}" for c, b in
-           (("metal_diff", 500), ("paper_diff", 500), ("interface_eq", 10), ("interface_flux", 10))],
+        "heat-interface", "T", _heat_exact, LINE,
+        {"metal_diff": 500, "paper_diff": 500, "interface_eq": 10, "interface_flux": 10},
+        deepxde="two networks joined by interface conditions: not a single-network DeepXDE PDE without custom code",
     ),
 }  # fmt: skip
 
 COMMON = [
     "training.precision=float64", "training.device=cpu", "training.log_every=10", "training.checkpoint_every=1000000",
     "training.resample_every=1", "training.sampler=halton", "scheduler.name=exponential", "scheduler.decay_rate=0.5",
-    "optimizer.lr=0.001",
+    "optimizer.lr=0.005",
 ]  # fmt: skip
+FINISH = {  # the child stage that finishes: one fixed batch, its optimizer's settings
+    "lbfgs": ["optimizer.name=lbfgs", "optimizer.lr=1.0", "training.resample_every=1000000000", "training.log_every=1"],
+    "lm": ["optimizer.name=lm", "optimizer.lm_max_dense=3000", "training.resample_every=1000000000", "training.log_every=1"],
+    "engd": ["optimizer.name=engd", "optimizer.lm_max_dense=3000", "training.resample_every=1000000000", "training.log_every=1"],
+}
 
 
 @dataclass
 class Run:
     name: str
-    stages: list[str]
+    stages: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
-    corrections: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
+    per_stage: list[dict[str, Any]] = field(default_factory=list)  # the correction chain: error after each stage
+    curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    note: str = ""
 
 
-def _train(project: Path, stage: str, config: dict, parent: str | None, kind: str, run: Run) -> None:
-    rows: list = []
-    found: dict = {}
-    began = time.perf_counter()
-    hooks = StageHooks(log=rows.extend, corrected=found.update)
-    train_stage(StagePlan(project, stage, config, parent=parent, kind=kind, device="cpu"), hooks)
-    run.seconds += time.perf_counter() - began
-    run.curves[stage] = [(step, value) for step, _, key, value in rows if key == "total"]
-    if found:
-        run.corrections[stage] = found
+class Bench:
+    """One problem's project, base config and measurements."""
+
+    def __init__(self, problem: Problem, root: Path, args: argparse.Namespace, hard: bool):
+        self.problem, self.args = problem, args
+        self.project = create_project(root / f"{problem.example}{'-hard' if hard else ''}", example=problem.example)
+        self.outline = load_problem(self.project).outline()
+        shape = [f"nets.{n}.{k}" for n in self.outline.networks
+                 for k in ("activation=tanh", f"layer_size={args.width}", f"nr_layers={args.depth}")]  # fmt: skip
+        batches = [f"constraints.{c}.batch_size={b}" for c, b in problem.batches.items()]
+        hard_keys = [f"constraints.{c}.hard=true" for c in problem.dirichlet] if hard else []
+        self.base = set_values(default_config(self.outline), [*COMMON, *shape, *batches, *hard_keys], self.outline)
+
+    def config(self, *settings: str) -> dict[str, Any]:
+        return set_values(self.base, list(settings), self.outline)
+
+    def train(self, run: Run, stage: str, config: dict[str, Any], parent: str | None, kind: str, deadline: float) -> None:
+        """Train ``stage`` until it ends or ``deadline``; a stage stopped by the clock is closed where it got to."""
+        rows: list = []
+        began = time.perf_counter()
+        hooks = StageHooks(log=rows.extend, stop_requested=lambda: time.perf_counter() > deadline)
+        outcome = train_stage(StagePlan(self.project, stage, config, parent=parent, kind=kind, device="cpu"), hooks)
+        if outcome == "cancelled":  # close it at the step it reached, so that a correction may follow it
+            reached = load_checkpoint(stage_folder(self.project, stage), stage)["step"]
+            closed = {**config, "training": {**config["training"], "max_steps": reached}}
+            train_stage(StagePlan(self.project, stage, closed, parent=parent, kind=kind, device="cpu", resume=True))
+        run.seconds += time.perf_counter() - began
+        run.curves[stage] = [(step, value) for step, _, key, value in rows if key == "total"]
+        run.stages.append(stage)
+
+    def measure(self, run: Run, stage: str) -> dict[str, float]:
+        predicted = load_stage(self.project, stage).predict(self.problem.grid)[self.problem.output]
+        exact = self.problem.exact(self.problem.grid)
+        error = predicted - exact
+        curve = run.curves.get(stage) or [(0, math.nan)]
+        return {
+            "relative_l2": float(np.linalg.norm(error) / np.linalg.norm(exact)),
+            "max_error": float(np.abs(error).max()),
+            "final_loss": float(curve[-1][1]),
+        }
 
 
-def _measure(project: Path, stage: str, problem: Problem, run: Run) -> None:
-    model = load_stage(project, stage)
-    predicted = model.predict({"x": GRID})
-    exact = problem.exact(GRID)
-    error = predicted[problem.output] - exact
-    residuals = np.concatenate([predicted[f"residual_{c}"][mask(GRID)] for c, mask in problem.residuals.items()])
-    run.metrics = {
-        "relative_l2": float(np.linalg.norm(error) / np.linalg.norm(exact)),
-        "max_error": float(np.abs(error).max()),
-        "residual_rms": float(np.sqrt(np.mean(residuals**2))),
-    }
+def single(bench: Bench, finisher: str, adam_stage: str, adam_seconds: float) -> Run:
+    """The shared Adam stage, then a ``finisher`` child for the rest of the budget."""
+    run = Run(f"Adam + {LABEL[finisher]}", seconds=adam_seconds, stages=[adam_stage])
+    deadline = time.perf_counter() + bench.args.budget - adam_seconds
+    child = bench.config(*FINISH[finisher], f"training.max_steps={MANY}")
+    bench.train(run, f"{finisher}1", child, adam_stage, "standard", deadline)
+    run.metrics = bench.measure(run, f"{finisher}1")
+    return run
 
 
-def scaled_batches(settings: list[str], scale: float) -> list[str]:
-    """``settings`` with every ``...batch_size=N`` multiplied by ``scale``."""
-    def scaled(setting: str) -> str:
-        key, value = setting.split("=", 1)
-        return f"{key}={max(1, round(int(value) * scale))}" if key.endswith(".batch_size") else setting
-
-    return [scaled(setting) for setting in settings]
-
-
-def _steps(total: int, split: list[float]) -> list[int]:
-    parts = [int(round(total * s)) for s in split]
-    parts[0] += total - sum(parts)
-    return parts
-
-
-def bench(
-    problem: Problem, adam: int, lbfgs: int, split: list[float], lbfgs_split: list[float], root: Path, lr: float,
-    frequency: str = "error", batch_scale: float = 1.0,
-) -> list[Run]:
-    project = create_project(root / problem.example, example=problem.example)
-    outline = load_problem(project).outline()
-    tanh = [f"nets.{name}.activation=tanh" for name in outline.networks]
-    settings = [*COMMON, *tanh, *scaled_batches(problem.settings, batch_scale), f"optimizer.lr={lr}"]
-    base = set_values(default_config(outline), settings, outline)
-    decay = lambda steps: f"scheduler.decay_steps={max(steps // 6, 1)}"  # noqa: E731  lr / 2 every sixth
-    single = Run("single stage (Adam + L-BFGS)", ["single"])
-    config = set_values(base, [f"training.max_steps={adam}", f"training.then_lbfgs_steps={lbfgs}", decay(adam)], outline)
-    _train(project, "single", config, None, "standard", single)
-    _measure(project, "single", problem, single)
-
-    multi = Run(f"stage + {len(split) - 1} corrections", [])
+def corrected(bench: Bench, finisher: str, split: list[float]) -> Run:
+    """Stage 1 and two corrections, each Adam then ``finisher``, sharing the budget by ``split``."""
+    run = Run(f"stage + {len(split) - 1} corrections ({LABEL[finisher]})")
     parent = None
-    for i, (a, b) in enumerate(zip(_steps(adam, split), _steps(lbfgs, lbfgs_split))):
-        name = f"s{i + 1}"
-        steps = [f"training.max_steps={a}", f"training.then_lbfgs_steps={b}", decay(a)]
-        config = set_values(base, [*steps, f"training.correction_frequency={frequency}"], outline)
-        _train(project, name, config, parent, "standard" if parent is None else "correction", multi)
-        multi.stages.append(name)
-        _measure(project, name, problem, multi)
-        print(f"  {problem.example} {name}: {multi.metrics}", file=sys.stderr, flush=True)
+    for i, share in enumerate(split):
+        deadline = time.perf_counter() + bench.args.budget * share
+        adam = bench.config(f"training.max_steps={max(1, round(bench.args.adam * share))}",
+                            f"scheduler.decay_steps={max(1, round(bench.args.adam * share / 6))}")  # fmt: skip
+        name = f"c{i}"
+        bench.train(run, f"{name}adam", adam, parent, "standard" if parent is None else "correction", deadline)
+        bench.train(run, name, bench.config(*FINISH[finisher], f"training.max_steps={MANY}"), f"{name}adam", "standard", deadline)
+        run.per_stage.append({"stage": name, **bench.measure(run, name)})
+        print(f"  {bench.problem.example} {name}: {run.per_stage[-1]}", file=sys.stderr, flush=True)
         parent = name
-    return [single, multi]
+    run.metrics = dict(run.per_stage[-1])
+    run.metrics.pop("stage")
+    return run
 
 
-def _curve(points: list[tuple[int, float]], count: int = 8) -> str:
-    if not points:
-        return "-"
-    picks = sorted({round(i * (len(points) - 1) / (count - 1)) for i in range(count)})
-    return ", ".join(f"{points[i][0]}: {points[i][1]:.1e}" for i in picks)
+def deepxde_run(problem: Problem, args: argparse.Namespace) -> Run:
+    """DeepXDE, float64, the same network and as many points: Adam, then L-BFGS up to the budget's iteration cap."""
+    from benchmarks.deepxde_problems import train_deepxde
+
+    run = Run("DeepXDE (Adam + L-BFGS)")
+    began = time.perf_counter()
+    predicted, loss = train_deepxde(problem.example, problem.grid, problem.batches, args)
+    run.seconds = time.perf_counter() - began
+    exact = problem.exact(problem.grid)
+    run.metrics = {
+        "relative_l2": float(np.linalg.norm(predicted - exact) / np.linalg.norm(exact)),
+        "max_error": float(np.abs(predicted - exact).max()),
+        "final_loss": loss,
+    }
+    return run
+
+
+def bench_problem(problem: Problem, root: Path, args: argparse.Namespace, split: list[float], hard: bool) -> list[Run]:
+    variant = " (hard)" if hard else ""
+    if hard and not problem.dirichlet:
+        return [Run(f"all runs{variant}", note="no Dirichlet boundary constraint to make hard (built into the model)")]
+    try:
+        bench = Bench(problem, root, args, hard)
+    except ConfigError as exc:
+        return [Run(f"all runs{variant}", note=f"not run on this branch: {exc}")]
+    adam_run = Run("Adam")
+    deadline = time.perf_counter() + args.budget
+    adam = bench.config(f"training.max_steps={args.adam}", f"scheduler.decay_steps={max(1, args.adam // 6)}")
+    bench.train(adam_run, "adam", adam, None, "standard", deadline)
+    runs = [single(bench, finisher, "adam", adam_run.seconds) for finisher in FINISHERS]
+    for run in runs:
+        run.name += variant
+        print(f"  {problem.example} {run.name}: {run.metrics} in {run.seconds:.0f} s", file=sys.stderr, flush=True)
+    best = min(zip(FINISHERS, runs), key=lambda pair: pair[1].metrics["relative_l2"])[0]
+    chain = corrected(bench, best, split)
+    chain.name += variant
+    runs.append(chain)
+    if not hard:
+        if problem.deepxde:
+            runs.append(Run("DeepXDE (Adam + L-BFGS)", note=f"not run: {problem.deepxde}"))
+        elif importlib.util.find_spec("deepxde") is None:
+            runs.append(Run("DeepXDE (Adam + L-BFGS)", note="not run: deepxde is not installed (pip install -e '.[bench]')"))
+        else:
+            runs.append(deepxde_run(problem, args))
+    return runs
 
 
 def report(results: dict[str, list[Run]], args: argparse.Namespace) -> str:
     lines = [
         f"Machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch thread(s), "
         f"torch {torch.__version__}, Python {platform.python_version()}",
-        f"Budget per run: {args.adam} Adam + {args.lbfgs} L-BFGS steps; multi-stage shares: Adam {args.split}, "
-        f"L-BFGS {args.lbfgs_split}; correction_frequency={args.correction_frequency}; Adam lr {args.lr}; "
-        f"batch sizes x{args.batch_scale:g}",
+        f"Budget per run: {args.budget:g} s of wall time; Adam phase {args.adam} steps; tanh {args.width}x{args.depth} "
+        f"per network; correction chain budget split {args.split}",
         "",
-        "| problem | run | relative L2 error | max error | residual RMS | wall time (s) |",
+        "| problem | run | relative L2 error | max error | final loss | wall time (s) |",
         "|---|---|---|---|---|---|",
     ]
     for example, runs in results.items():
         for run in runs:
+            if run.note:
+                lines.append(f"| {example} | {run.name} | {run.note} | | | |")
+                continue
             m = run.metrics
             lines.append(
-                f"| {example} | {run.name} | {m['relative_l2']:.2e} | {m['max_error']:.2e} | "
-                f"{m['residual_rms']:.2e} | {run.seconds:.0f} |"
+                f"| {example} | {run.name} | {m['relative_l2']:.2e} | {m['max_error']:.2e} | {m['final_loss']:.1e} | "
+                f"{run.seconds:.0f} |"
             )
+    lines += ["", "Correction chains (relative L2 error after each stage; ratio to the stage before):", ""]
+    for example, runs in results.items():
+        for run in runs:
+            if run.per_stage:
+                errors = [s["relative_l2"] for s in run.per_stage]
+                parts = [f"{errors[0]:.2e}"] + [f"{e:.2e} ({b / e:.2g}x)" for b, e in zip(errors, errors[1:])]
+                lines.append(f"- {example} {run.name}: " + " -> ".join(parts))
     lines += ["", "Loss curves (step: total loss):", ""]
     for example, runs in results.items():
         for run in runs:
             for stage, points in run.curves.items():
-                lines.append(f"- {example} {stage}: {_curve(points)}")
-    lines += ["", "Corrections (per output: eps, f_d):", ""]
-    for example, runs in results.items():
-        for run in runs:
-            for stage, found in run.corrections.items():
-                parts = [f"{out} eps = {e['eps']:.2e}, f_d = {e['f_d']:.3g}" for out, e in found["outputs"].items()]
-                lines.append(f"- {example} {stage}: " + "; ".join(parts))
+                if points:
+                    picks = sorted({round(i * (len(points) - 1) / 5) for i in range(6)})
+                    shown = ", ".join(f"{points[i][0]}: {points[i][1]:.1e}" for i in picks)
+                    lines.append(f"- {example} {run.name} {stage}: {shown}")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--problems", default="precision-1d,heat-interface")
-    parser.add_argument("--adam", type=int, default=1000, help="Adam steps per run (all stages together)")
-    parser.add_argument("--lbfgs", type=int, default=600, help="L-BFGS steps per run (all stages together)")
-    parser.add_argument("--split", default="0.6,0.2,0.2", help="share of the Adam steps of stage 1 and each correction")
-    parser.add_argument("--lbfgs-split", default="0.34,0.33,0.33", help="share of the L-BFGS steps of stage 1 and each correction")
-    parser.add_argument("--lr", type=float, default=5e-3, help="Adam's initial learning rate")
-    parser.add_argument(
-        "--correction-frequency", choices=("error", "residual"), default="error",
-        help="training.correction_frequency of the correction stages (see docs/precision.md)",
-    )
-    parser.add_argument("--batch-scale", type=float, default=1.0, help="multiply every constraint's batch size")
+    parser.add_argument("--problems", default=",".join(PROBLEMS))
+    parser.add_argument("--budget", type=float, default=60.0, help="wall-time seconds per run (Adam phase included)")
+    parser.add_argument("--adam", type=int, default=2000, help="Adam steps before the finishing optimizer")
+    parser.add_argument("--width", type=int, default=20, help="neurons per hidden layer of every network")
+    parser.add_argument("--depth", type=int, default=3, help="hidden layers of every network")
+    parser.add_argument("--split", default="0.5,0.25,0.25", help="budget (and Adam steps) of stage 1 and each correction")
+    parser.add_argument("--deepxde-lbfgs", type=int, default=2000, help="DeepXDE's L-BFGS iteration cap")
+    parser.add_argument("--hard", action="store_true", help="also run with constraints.<C>.hard=true on Dirichlet constraints")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: steady timings on a shared CPU)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    os.environ.setdefault("DDE_BACKEND", "pytorch")
     split = [float(s) for s in args.split.split(",")]
-    lbfgs_split = [float(s) for s in args.lbfgs_split.split(",")]
-    if len(split) < 2 or not math.isclose(sum(split), 1.0) or len(lbfgs_split) != len(split) or not math.isclose(sum(lbfgs_split), 1.0):
-        parser.error("--split and --lbfgs-split need the same number (two or more) of shares adding up to 1")
-    results = {}
+    if len(split) < 2 or not math.isclose(sum(split), 1.0):
+        parser.error("--split needs two or more shares adding up to 1")
+    unknown = [p for p in args.problems.split(",") if p not in PROBLEMS]
+    if unknown:
+        parser.error(f"unknown problem(s) {unknown}: choose from {', '.join(PROBLEMS)}")
+    results: dict[str, list[Run]] = {}
     with tempfile.TemporaryDirectory() as root:
         for example in args.problems.split(","):
-            results[example] = bench(
-                PROBLEMS[example], args.adam, args.lbfgs, split, lbfgs_split, Path(root), args.lr,
-                args.correction_frequency, args.batch_scale,
-            )
+            results[example] = bench_problem(PROBLEMS[example], Path(root), args, split, hard=False)
+            if args.hard:
+                results[example] += bench_problem(PROBLEMS[example], Path(root), args, split, hard=True)
     print(report(results, args))
     if args.json:
         args.json.write_text(json.dumps({k: [vars(r) for r in v] for k, v in results.items()}, indent=2))

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 STAGE_KINDS = ("standard", "correction")
+GAUSS_NEWTON = ("lm", "engd")  # optimizer names that need float64
 
 __all__ = [
     "STAGE_KINDS", "correction_brief", "correction_defaults", "describe_correction", "float32_warning",
@@ -27,9 +28,17 @@ def float32_warning(stage: str) -> str:
 
 
 def precision_warning(stage: str, kind: str, config: Mapping[str, Any]) -> str | None:
-    """A warning when a stage's settings defeat the purpose of its kind (a float32 correction), else None."""
-    if kind == "correction" and config["training"]["precision"] != "float64":
+    """A warning when a stage's settings defeat their purpose (a float32 correction or Gauss-Newton stage), else None."""
+    if config["training"]["precision"] == "float64":
+        return None
+    if kind == "correction":
         return float32_warning(stage)
+    if config["optimizer"]["name"] in GAUSS_NEWTON or config["training"].get("then_lm_steps"):
+        return (
+            f"stage {stage!r} trains with a Gauss-Newton optimizer (lm/engd) in float32: it solves J^T J, whose "
+            "condition number is the square of J's, so float32 rounding (~1e-7) limits it long before it "
+            "converges; set training.precision=float64"
+        )
     return None
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import run_mtc
 
-EXAMPLES = {"hello-world", "heat-interface", "inverse-1d", "parametric-1d", "poisson-2d", "precision-1d", "wave-1d"}
+EXAMPLES = {"hello-world", "heat-interface", "inverse-1d", "parametric-1d", "poisson-2d", "precision-1d", "two-frequency-1d", "wave-1d"}
 
 
 def test_create_writes_a_project_from_the_template(tmp_path):

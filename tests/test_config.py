@@ -96,6 +96,7 @@ def test_defaults_for_two_network_outline(cfg: dict, outline: ProblemOutline) ->
         "sampled": False,
         "correction_frequency": "error",
         "then_lbfgs_steps": 0,
+        "then_lm_steps": 0,
     }
     assert cfg["scheduler"] == {"name": "exponential", "decay_rate": 0.95, "decay_steps": 200}
     assert cfg["optimizer"] == {"name": "adam", "lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0}
@@ -536,7 +537,7 @@ def test_describe_fields_has_choices_bounds_sections_and_conditions() -> None:
     for d in fields:
         by_key.setdefault(d.key, []).append(d)
     (name,) = by_key["optimizer.name"]
-    assert name.type == "choice" and name.choices == ("adam", "adamw", "sgd", "lbfgs") and name.discriminator
+    assert name.type == "choice" and name.choices == ("adam", "adamw", "sgd", "lbfgs", "lm", "engd") and name.discriminator
     (momentum,) = by_key["optimizer.momentum"]
     assert momentum.depends_on.key == "optimizer.name" and momentum.depends_on.values == ("sgd",)
     assert {d.default for d in by_key["optimizer.lr"]} == {1e-3, 1.0}

@@ -94,7 +94,7 @@ def test_parameters_become_sampled_columns():
     assert data.inputs == ("x", "t") and data.target == "u" and data.rows == 189
 
 
-@pytest.mark.parametrize("example", ["hello-world", "heat-interface", "inverse-1d", "parametric-1d", "poisson-2d", "precision-1d", "wave-1d"])
+@pytest.mark.parametrize("example", ["hello-world", "heat-interface", "inverse-1d", "parametric-1d", "poisson-2d", "precision-1d", "two-frequency-1d", "wave-1d"])
 def test_every_example_compiles_and_evaluates(example):
     from engine.compile import CompiledExpression
 

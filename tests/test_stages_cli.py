@@ -152,7 +152,7 @@ def test_bad_input_from_real_processes_writes_nothing(project: Path, tmp_path: P
     expected = [
         "mtc: error: stage 'ran' has already run (status done): make a child (`mtc stage child ran`) "
         "or a copy (`mtc stage new --from ran`)",
-        "mtc: error: training.max_step: unknown setting; did you mean training.max_steps?",
+        "mtc: error: training.max_step: unknown setting; did you mean training.max_steps",
         "run `mtc init-conf`",
         "mtc: error: problem.py:2: NameError: name 'undefined_name' is not defined",
     ]

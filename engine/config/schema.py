@@ -121,6 +121,14 @@ class Training(_Model):
         description="After max_steps, this many L-BFGS steps in the same stage (strong Wolfe, on one fixed "
         "batch per constraint drawn when they start); 0 turns them off.",
     )
+    then_lm_steps: int = Field(
+        0,
+        ge=0,
+        title="Then LM steps",
+        description="After max_steps (and then_lbfgs_steps), this many Levenberg-Marquardt steps in the same "
+        "stage (the optimizer's settings when optimizer.name is lm, else lm's defaults; on one fixed batch "
+        "per constraint, drawn as often as optimizer points_per_parameter needs); 0 turns them off. Use float64.",
+    )
 
 
 # -------------------------------------------------------------------------- optimizers
@@ -160,7 +168,60 @@ class LBFGS(_Model):
     )
 
 
-OptimizerConfig = tagged(Adam, AdamW, SGD, LBFGS, discriminator="name", default="adam")
+class _GaussNewtonSettings(_Model):
+    """Settings shared by the Gauss-Newton methods (lm, engd): the linear solve and the residual count."""
+
+    lm_max_dense: int = Field(
+        2000,
+        ge=1,
+        title="LM max dense",
+        description="Largest number of trainable parameters solved densely (Cholesky of J^T J + damping, "
+        "P x P); above it conjugate gradients (lm_cg) or, with lm_cg false, the stage is refused.",
+    )
+    lm_cg: bool = Field(
+        True,
+        title="LM conjugate gradients",
+        description="Above lm_max_dense parameters, solve matrix-free by conjugate gradients on the stored "
+        "Jacobian (memory: residuals x parameters numbers); false refuses such networks.",
+    )
+    cg_max_iter: int = Field(200, ge=1, title="CG max iterations", description="Conjugate-gradient iterations per solve.")
+    points_per_parameter: float = Field(
+        4.0,
+        ge=1,
+        description="Each step uses at least this many residuals per trainable parameter: every constraint's "
+        "batch is drawn as many times as needed (fewer residuals than parameters lets the fit interpolate "
+        "the points and oscillate between them).",
+    )
+
+
+class LM(_GaussNewtonSettings):
+    name: Literal["lm"] = Field("lm", title="Optimizer", description="Optimization algorithm.")
+    damping: float = Field(
+        1e-3,
+        gt=0,
+        description="Initial damping, relative to the largest diagonal entry of J^T J; adapted every step "
+        "(divided by 3 after a step that lowers the loss, raised 2x, 4x, ... after a trial that does not).",
+    )
+    max_tries: int = Field(10, ge=1, description="Trial steps (each with more damping) per Jacobian before giving up the step.")
+
+
+class ENGD(_GaussNewtonSettings):
+    name: Literal["engd"] = Field("engd", title="Optimizer", description="Optimization algorithm.")
+    damping: float = Field(
+        1e-10,
+        gt=0,
+        description="Regularisation of the Gramian J^T J, relative to its mean diagonal entry.",
+    )
+    line_search_points: int = Field(
+        20, ge=1, description="Step sizes 1, 1/2, ..., 2^-(n-1) tried along the natural gradient; the best is taken."
+    )
+
+
+OPTIMIZER_SETTINGS: dict[str, type[_Model]] = {
+    "adam": Adam, "adamw": AdamW, "sgd": SGD, "lbfgs": LBFGS, "lm": LM, "engd": ENGD,
+}  # fmt: skip
+"""``optimizer.name`` -> its settings; ``engine.train.optim.registry`` holds a builder for each name."""
+OptimizerConfig = tagged(*OPTIMIZER_SETTINGS.values(), discriminator="name", default="adam")
 
 # -------------------------------------------------------------------------- schedulers
 

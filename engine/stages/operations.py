@@ -197,6 +197,7 @@ class StageBook:
         with storage.transaction():
             base = merge_with_problem(storage.get_stage(source).config, outline) if source is not None else default_config(outline)
             config = set_values(base, assignments, outline)
+            _refuse_unfit_optimizer(config, outline, "standard")
             return storage.create_stage(
                 name or storage.next_free_name(), config, description, problem_hash=digest
             )
@@ -240,6 +241,7 @@ class StageBook:
             config = set_values(base, assignments, outline)
             name = name or storage.next_free_name()
             check_config(name, config, outline)
+            _refuse_unfit_optimizer(config, outline, kind)
             check_continues(storage.get_stage(parent), name, config, kind)
             return storage.create_stage(name, config, description, parent=parent, kind=kind, problem_hash=digest)
 
@@ -257,6 +259,7 @@ class StageBook:
                 check_config(name, config, outline)
                 if record.parent is not None:
                     check_continues(storage.get_stage(record.parent), name, config, record.kind)
+                _refuse_unfit_optimizer(config, outline, record.kind)
                 storage.update_config(name, config)
                 if record.problem_hash != digest:
                     storage.set_status(name, record.status, problem_hash=digest)
@@ -328,6 +331,15 @@ class StageBook:
         remove_project_files(self.project_dir, files)
         remove_stage_folders(self.project_dir, cleaned)
         return cleaned
+
+
+def _refuse_unfit_optimizer(config: Mapping[str, Any], outline: ProblemOutline, kind: str) -> None:
+    """An lm/engd optimizer (or ``then_lm_steps``) that cannot solve for the stage's networks is refused here."""
+    from engine.train.optim.size_check import gauss_newton_refusal  # torch: not for commands that only read
+
+    refusal = gauss_newton_refusal(config, outline, kind)
+    if refusal:
+        raise StageError(refusal)
 
 
 def _require_draft(record: StageRecord) -> None:

@@ -12,7 +12,9 @@ import torch
 from ..compile import NetworkBinding
 from ..config import total_steps
 from ..errors import MtcError
-from .optim import Scheduler, advance, build_optimizer, current_lr
+from .optim import GaussNewton, Scheduler, advance, build_optimizer, step_report
+from .optim.least_squares import StackedResiduals
+from .optim_state import restore
 from .terms import LossTerm
 
 Outcome = Literal["done", "cancelled"]
@@ -55,8 +57,10 @@ class LoopState:
     elapsed: float = 0.0
     last: dict[str, float] = field(default_factory=dict)
     optimizer_kind: str = "adam"
-    polish: Mapping[str, Any] | None = None  # the L-BFGS settings of training.then_lbfgs_steps
-    polishing: bool = False
+    finishers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # "lbfgs"/"lm" -> its settings
+    phase: str | None = None  # None: the stage's optimizer; else the finishing optimizer in use
+    named: Mapping[str, torch.nn.Parameter] = field(default_factory=dict)  # parameter name -> parameter
+    carried: Mapping[str, Any] | None = None  # the resumed checkpoint's optimizer state
 
     @property
     def names(self) -> list[str]:
@@ -64,61 +68,98 @@ class LoopState:
         return [term.name for term in self.terms]
 
 
-def start_polishing(state: LoopState) -> None:
-    """Switch to L-BFGS (``training.then_lbfgs_steps``): a fresh optimizer, no scheduler steps."""
-    settings = dict(state.polish or {})
+def phase_at(step: int, training: Mapping[str, Any]) -> str | None:
+    """Which optimizer trains ``step``: None (the stage's), then ``lbfgs`` and ``lm`` (the finishing steps)."""
+    if step < training["max_steps"]:
+        return None
+    return "lbfgs" if step < training["max_steps"] + training["then_lbfgs_steps"] else "lm"
+
+
+def start_phase(state: LoopState, phase: str) -> None:
+    """Switch to a finishing optimizer (``then_lbfgs_steps``, ``then_lm_steps``): fresh, or as checkpointed."""
+    settings = dict(state.finishers[phase])
     state.optimizer = build_optimizer(settings, state.parameters)
     state.optimizer_kind = settings["name"]
-    state.polishing = True
+    state.phase = phase
+    if state.carried is not None:
+        restore(state.optimizer, state.optimizer_kind, state.named, state.carried)
 
 
-def _closure(state: LoopState, batches: list[dict[str, torch.Tensor]], step: int, grad_clip: float | None) -> Callable[[], torch.Tensor]:
-    def closure() -> torch.Tensor:
+def draw_batches(state: LoopState) -> list[dict[str, torch.Tensor]]:
+    """One batch per loss term; for a Gauss-Newton optimizer, drawn as often as its residual count needs."""
+    draws = [[t.columns(state.dtype, state.device) for t in state.terms]]
+    needed = state.optimizer.points_needed if isinstance(state.optimizer, GaussNewton) else 0
+    rows = sum(len(next(iter(batch.values()), ())) for batch in draws[0])
+    for _ in range(math.ceil(needed / rows) - 1 if rows else 0):
+        draws.append([t.columns(state.dtype, state.device) for t in state.terms])
+    if len(draws) == 1:
+        return draws[0]
+    return [{key: torch.cat([d[i][key] for d in draws]) for key in draws[0][i]} for i in range(len(state.terms))]
+
+
+class StepClosure:
+    """The loss on this step's batches: called by first-order optimizers and L-BFGS (loss and gradient),
+    or asked for its :meth:`residuals` by the Gauss-Newton ones; either way ``state.last`` gets the losses."""
+
+    def __init__(self, state: LoopState, batches: list[dict[str, torch.Tensor]], step: int, grad_clip: float | None):
+        self.state, self.batches, self.step, self.grad_clip = state, batches, step, grad_clip
+
+    def __call__(self) -> torch.Tensor:
+        state = self.state
         state.optimizer.zero_grad(set_to_none=True)
-        losses = torch.stack([t.loss(state.bindings, b) for t, b in zip(state.terms, batches)])
+        losses = torch.stack([t.loss(state.bindings, b) for t, b in zip(state.terms, self.batches)])
         total = losses.sum()
-        values = dict(zip(state.names, losses.detach().tolist()))  # one copy out for every term
-        value = float(total.detach())
-        if not math.isfinite(value):
-            culprit = next((n for n, v in values.items() if not math.isfinite(v)), "total")
-            raise NonFiniteLoss(step, f"constraint {culprit!r}")
+        self.record(dict(zip(state.names, losses.detach().tolist())))  # one copy out for every term
         total.backward()
-        if grad_clip is None:
+        if self.grad_clip is None:
             norm = torch.nn.utils.get_total_norm([p.grad for p in state.parameters if p.grad is not None])
         else:
-            norm = torch.nn.utils.clip_grad_norm_(state.parameters, grad_clip)
+            norm = torch.nn.utils.clip_grad_norm_(state.parameters, self.grad_clip)
             if not torch.isfinite(norm):
-                raise NonFiniteLoss(step, "the gradient")
-        state.last = {"total": value, **values, "grad_norm": float(norm)}  # the norm before clipping
+                raise NonFiniteLoss(self.step, "the gradient")
+        state.last["grad_norm"] = float(norm)  # the norm before clipping
         return total
 
-    return closure
+    def residuals(self) -> StackedResiduals:
+        """Every term's weighted residuals on this step's batches, for a Gauss-Newton step."""
+        state = self.state
+        return StackedResiduals(state.terms, state.bindings, self.batches, state.parameters)
+
+    def record(self, values: Mapping[str, float]) -> None:
+        """Keep the losses of this step's start; a non-finite one stops the stage naming its constraint."""
+        value = sum(values.values())
+        if not math.isfinite(value):
+            culprit = next((n for n, v in values.items() if not math.isfinite(v)), "total")
+            raise NonFiniteLoss(self.step, f"constraint {culprit!r}")
+        self.state.last = {"total": value, **values}
 
 
 def run_loop(state: LoopState, training: Mapping[str, Any], hooks: Hooks) -> Outcome:
-    """Train from ``state.start_step`` to ``max_steps`` (+ ``then_lbfgs_steps``); returns how the stage ended.
+    """Train from ``state.start_step`` to ``max_steps`` (+ ``then_lbfgs_steps`` + ``then_lm_steps``).
 
-    The L-BFGS steps that follow ``max_steps`` run on one batch per constraint, drawn when
-    they start: L-BFGS builds its curvature model from consecutive gradients of one loss.
+    Returns how the stage ended. The finishing steps that follow ``max_steps`` run on one batch
+    per constraint, drawn when they start: L-BFGS builds its curvature model from consecutive
+    gradients of one loss, and LM adapts its damping to one least-squares problem.
     """
-    max_steps, log_every = training["max_steps"], training["log_every"]
+    log_every = training["log_every"]
     resample, every_ckpt, target = training["resample_every"], training["checkpoint_every"], training["target_loss"]
     total = total_steps(training)
     began = time.monotonic() - state.elapsed
     batches: list[dict[str, torch.Tensor]] = []
     for step in range(state.start_step, total):
-        if step >= max_steps and not state.polishing:
-            start_polishing(state)
+        phase = phase_at(step, training)
+        if phase is not None and phase != state.phase:
+            start_phase(state, phase)
             batches = []
-        if not batches or (not state.polishing and (step - state.start_step) % resample == 0):
-            batches = [t.columns(state.dtype, state.device) for t in state.terms]
-        lr = current_lr(state.optimizer)
-        state.optimizer.step(_closure(state, batches, step, training["grad_clip"]))
-        if not state.polishing:
+        if not batches or (state.phase is None and (step - state.start_step) % resample == 0):
+            batches = draw_batches(state)
+        state.optimizer.step(StepClosure(state, batches, step, training["grad_clip"]))
+        report = step_report(state.optimizer)
+        if state.phase is None:
             advance(state.scheduler, state.last["total"])
         elapsed = time.monotonic() - began
         if step % log_every == 0 or step == total - 1:
-            hooks.log([(step, elapsed, key, value) for key, value in state.last.items()] + [(step, elapsed, "lr", lr)])
+            hooks.log([(step, elapsed, key, value) for key, value in {**state.last, **report}.items()])
         done = step + 1
         if target is not None and state.last["total"] <= target:
             hooks.save(done, elapsed, True)

@@ -7,8 +7,10 @@ from typing import Any, Mapping
 import torch
 
 from ..nets import pad_state
+from .optim import GaussNewton
 
 PER_PARAMETER = ("adam", "adamw", "sgd")  # L-BFGS keeps one global history that cannot be carried
+# lm and engd keep a few numbers (their damping) under "global", whatever the parameters are
 
 
 def named_trainable(modules: Mapping[str, torch.nn.Module]) -> dict[str, torch.nn.Parameter]:
@@ -23,6 +25,8 @@ def named_trainable(modules: Mapping[str, torch.nn.Module]) -> dict[str, torch.n
 
 def snapshot(optimizer: torch.optim.Optimizer, kind: str, params: Mapping[str, torch.nn.Parameter]) -> dict[str, Any]:
     """The optimizer's per-parameter state under parameter names."""
+    if isinstance(optimizer, GaussNewton):
+        return {"kind": kind, "state": {}, "global": optimizer.carry()}
     if kind not in PER_PARAMETER:
         return {"kind": kind, "state": {}}
     return {
@@ -37,6 +41,9 @@ def restore(optimizer: torch.optim.Optimizer, kind: str, params: Mapping[str, to
     Wider parameters get the old block and zeros elsewhere. Returns how many parameters
     received state (0 when the kind changed, e.g. adam -> lbfgs starts fresh).
     """
+    if saved.get("kind") == kind and isinstance(optimizer, GaussNewton) and "global" in saved:
+        optimizer.resume(saved["global"])
+        return 1
     if saved.get("kind") != kind or kind not in PER_PARAMETER:
         return 0
     carried = 0

@@ -11,9 +11,9 @@ import torch
 
 from ..compile import compile_problem
 from ..config import ConfigError, validate_config
-from ..config.schema import LBFGS
+from ..config.schema import LBFGS, LM
 from ..errors import MtcError
-from ..kinds import float32_warning
+from ..kinds import precision_warning
 from ..layout import stage_folder
 from ..problem import Problem, load_problem
 from .checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
@@ -22,6 +22,7 @@ from .correction_stage import add_corrections
 from .loop import Hooks, LoopState, LossRow, Outcome, run_loop
 from .networks import bind, build_networks, continue_networks, plain_specs, restore_networks
 from .optim import build_optimizer, build_scheduler
+from .optim.gauss_newton import size_refusal
 from .optim_state import named_trainable, restore, snapshot
 from .terms import build_terms
 from .unknowns import KEY as UNKNOWNS, build_unknowns, logging_unknowns, stage_optimizer, with_unknowns
@@ -93,6 +94,15 @@ def _networks(
     return modules, specs, saved, None
 
 
+def _finishers(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Settings of the finishing optimizers: the stage's own when it uses that optimizer, else the defaults."""
+    own = config["optimizer"]
+    return {
+        name: own if own["name"] == name else model().model_dump(mode="json")
+        for name, model in (("lbfgs", LBFGS), ("lm", LM))
+    }
+
+
 def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[str, Any]]:
     """Build networks, optimizer, scheduler and loss terms; load the checkpoint to start from.
 
@@ -106,8 +116,9 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
     dtype = resolve_dtype(training["precision"])
     rng = np.random.default_rng(training["seed"])
     torch.manual_seed(training["seed"])
-    if plan.kind == "correction" and training["precision"] != "float64":
-        hooks.warn(float32_warning(plan.stage))
+    warning = precision_warning(plan.stage, plan.kind, config)
+    if warning:
+        hooks.warn(warning)
     modules, specs, saved, correction = _networks(plan, problem, config, dtype, device)
     if correction is not None:
         hooks.corrected(correction)
@@ -116,6 +127,11 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
     if not params:
         raise MtcError(f"every network of stage {plan.stage!r} is frozen: set nets.<NET>.trainable=true for one")
     kind = config["optimizer"]["name"]
+    finishers = _finishers(config)
+    if training["then_lm_steps"]:
+        refusal = size_refusal("lm", finishers["lm"], sum(p.numel() for p in params.values()))
+        if refusal:
+            raise MtcError(f"training.then_lm_steps of stage {plan.stage!r}: {refusal}")
     optimizer = stage_optimizer(build_optimizer, params, unknowns, config)
     scheduler = build_scheduler(config["scheduler"], optimizer, training["max_steps"])
     state = LoopState(
@@ -127,10 +143,12 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
         dtype=dtype,
         device=device,
         optimizer_kind=kind,
-        polish=config["optimizer"] if kind == "lbfgs" else LBFGS().model_dump(mode="json"),
+        finishers=finishers,
+        named=params,
     )
     if saved is not None:
         restore(optimizer, kind, params, saved["optimizer"])
+        state.carried = saved["optimizer"] if plan.resume else None
     if plan.resume and saved is not None:
         scheduler.load_state_dict(saved["scheduler"])
         restore_rng(rng, saved["rng"])

@@ -109,11 +109,12 @@ def stage_optimizer(
     config: Mapping[str, Any],
 ) -> torch.optim.Optimizer:
     """``build(config["optimizer"], params)``, with each trainable unknown whose ``lr_scale`` is not 1 in
-    its own parameter group (lr * lr_scale). L-BFGS takes one group only: it ignores ``lr_scale``.
+    its own parameter group (lr * lr_scale). L-BFGS and the Gauss-Newton methods (lm, engd) take one group
+    only: they ignore ``lr_scale``.
     """
     settings = config["optimizer"]
     scales = {name: s["lr_scale"] for name, s in config.get("unknowns", {}).items() if s["trainable"] and s["lr_scale"] != 1.0}
-    if settings["name"] == "lbfgs" or not scales:
+    if settings["name"] in ("lbfgs", "lm", "engd") or not scales:
         return build(settings, list(params.values()))
     own = {id(unknowns.raw[name]) for name in scales}
     groups = [([p for p in params.values() if id(p) not in own], 1.0)]
