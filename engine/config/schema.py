@@ -257,6 +257,12 @@ class ConstraintSettings(_Model):
         description="Loss weight: a number, or a sympy expression in the constraint's symbols such as 2*sdf.",
         json_schema_extra={"ui": "expression"},
     )
+    hard: bool = Field(
+        False,
+        title="Hard (exact)",
+        description="Impose this Dirichlet condition (Eq(u, g) on a boundary) exactly: the output becomes "
+        "g + phi * network with phi a distance function of the boundary, and the constraint leaves the loss.",
+    )
 
 
 class DataSettings(_Model):

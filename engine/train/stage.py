@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ..compile import compile_problem
-from ..config import ConfigError, validate_config
+from ..config import ConfigError, hard_constraints, validate_config
 from ..config.schema import LBFGS
 from ..errors import MtcError
 from ..kinds import float32_warning
@@ -117,7 +117,7 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
     optimizer = build_optimizer(config["optimizer"], params.values())
     scheduler = build_scheduler(config["scheduler"], optimizer, training["max_steps"])
     state = LoopState(
-        bindings=bind(problem, modules),
+        bindings=bind(problem, modules, hard_constraints(config)),
         parameters=list(params.values()),
         optimizer=optimizer,
         scheduler=scheduler,
