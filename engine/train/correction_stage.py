@@ -13,7 +13,8 @@ from ..kinds import float32_warning
 from ..nets import CorrectedNetwork, build_network, correction_config
 from ..nets.corrected import depth
 from ..problem import Problem
-from .correction import estimate_corrections
+from .correction import choose_corrections, measure_constraints
+from .correction_weights import constraint_weights
 from .networks import bind, restore_networks
 
 if TYPE_CHECKING:
@@ -75,9 +76,11 @@ def add_corrections(
     base, base_specs = restore_networks(problem, saved, dtype, device)
     corrected = [name for name in problem.networks if nets[name]["trainable"]]
     outputs = [out for name in corrected for out in problem.networks[name].outputs]
-    estimates = estimate_corrections(
+    found, grids = measure_constraints(
         problem, compile_problem(problem), bind(problem, base, hard), config, outputs, dtype, device, training["seed"]
     )
+    estimates = choose_corrections(found, grids, outputs)
+    weights = constraint_weights(found, estimates)
     modules: dict[str, torch.nn.Module] = {}
     specs: dict[str, Any] = {}
     record_outputs: dict[str, Any] = {}
@@ -104,6 +107,7 @@ def add_corrections(
     record = {
         "parent": plan.parent,
         "outputs": record_outputs,
+        "weights": {name: weight.to_json() for name, weight in weights.items()},
         "uncorrected": [name for name in problem.networks if name not in corrected],
         "precision": training["precision"],
         "warnings": warnings,

@@ -19,6 +19,7 @@ from ..problem import Problem, load_problem
 from .checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
 from .device import resolve_device, resolve_dtype
 from .correction_stage import add_corrections
+from .correction_weights import weighted_config
 from .loop import Hooks, LoopState, LossRow, Outcome, run_loop
 from .networks import bind, build_networks, continue_networks, plain_specs, restore_networks
 from .optim import build_optimizer, build_scheduler
@@ -92,6 +93,15 @@ def _networks(
     return modules, specs, saved, None
 
 
+def loss_factors(correction: dict[str, Any] | None, saved: dict[str, Any] | None) -> dict[str, Any]:
+    """The constraint weight factors of a correction stage (engine.train.correction_weights): computed
+    when it starts, kept when it resumes, and carried on to the standard children that continue its
+    correction networks."""
+    if correction is not None:
+        return correction.get("weights", {})
+    return (saved or {}).get("correction_weights") or {}
+
+
 def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[str, Any]]:
     """Build networks, optimizer, scheduler and loss terms; load the checkpoint to start from.
 
@@ -110,6 +120,7 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
     modules, specs, saved, correction = _networks(plan, problem, config, dtype, device)
     if correction is not None:
         hooks.corrected(correction)
+    factors = loss_factors(correction, saved)
     params = named_trainable(modules)
     if not params:
         raise MtcError(f"every network of stage {plan.stage!r} is frozen: set nets.<NET>.trainable=true for one")
@@ -121,7 +132,7 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
         parameters=list(params.values()),
         optimizer=optimizer,
         scheduler=scheduler,
-        terms=build_terms(problem, compile_problem(problem), config, rng),
+        terms=build_terms(problem, compile_problem(problem), weighted_config(config, factors), rng),
         dtype=dtype,
         device=device,
         optimizer_kind=kind,
@@ -147,6 +158,7 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
                 "net_configs": config["nets"],
                 "composition": specs,
                 "correction": correction,
+                "correction_weights": factors,
                 "optimizer": snapshot(state.optimizer, state.optimizer_kind, params),
                 "scheduler": scheduler.state_dict(),
                 "rng": rng_state(rng),
