@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from test_correction import config_for, one_thread  # noqa: F401  (one_thread: an autouse fixture)
+
 from engine.compile.hard_outputs import HardOutputs
 from engine.config import ConfigError, default_config, set_values
 from engine.errors import MtcError
@@ -19,22 +21,6 @@ from engine.problem.sampling import sample_subdomain
 from engine.project import create_project
 from engine.train import StageHooks, StagePlan, train_stage
 from engine.train.networks import bind
-
-TINY = ["nets.NN.layer_size=16", "nets.NN.nr_layers=2", "nets.NN.activation=tanh"]
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def config_for(folder, *assignments):
-    outline = load_problem(folder).outline()
-    base = ["training.precision=float64", "training.log_every=1", "scheduler.name=constant", *TINY]
-    return set_values(default_config(outline), [*base, *assignments], outline)
 
 
 def distance(geometry, points):

@@ -66,13 +66,6 @@ class HardOutputs(nn.Module):
         self.conditions = {out: [c for c in conditions if c.output == out] for out in outputs}
         self._values = {c.constraint: _value_function(c) for c in conditions}
 
-    def distance(self, output: str, columns: dict[str, Tensor]) -> Tensor | None:
-        """phi of ``output``'s hard boundaries at the given columns (None when it has none)."""
-        conditions = self.conditions[output]
-        if not conditions:
-            return None
-        return reduce(r_equivalence, [joined_distance(c.pieces, columns) for c in conditions])
-
     def forward(self, x: Tensor) -> Tensor:
         raw = self.inner(x)
         columns = {name: x[:, i] for i, name in enumerate(self.inputs)}

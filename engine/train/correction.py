@@ -73,9 +73,12 @@ class OutputCorrection:
     coefficient: float
     constraint: str | None
     method: str
+    measured: tuple["Measured", ...] = ()  # every constraint's measurement of this output (for the weights)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        record = asdict(self)
+        del record["measured"]
+        return record
 
 
 def odd_extension(values: np.ndarray) -> np.ndarray:
@@ -125,7 +128,7 @@ def dominant_frequency(
     residual implies). Returns ``(|f|, (f_1, ..., f_d))`` at the largest amplitude of the
     spectrum without its constant term, or None when the values are constant.
     """
-    transform, radius, axes = _spectrum(values, spacing, inside, odd=bool(order))
+    transform, radius, axes = _spectrum(values, spacing, inside)
     spectrum = np.abs(transform)
     spectrum.flat[0] = 0.0
     if order:
@@ -379,24 +382,9 @@ def estimate_corrections(
     is the largest error estimate ``RMS / (c (2 pi f)^k)`` over all of them, since an
     interface or boundary condition can leave a larger error than the equation suggests. How
     it was decided is recorded in ``method``; an output no included constraint involves gets
-    eps 0.
+    eps 0. Constraints imposed exactly (``hard``) are left out; each output's measurements are
+    kept in its ``measured`` (the correction weights use them).
     """
-    found, grids = measure_constraints(problem, compiled, bindings, config, outputs, dtype, device, seed)
-    return choose_corrections(found, grids, outputs)
-
-
-def measure_constraints(
-    problem: Problem,
-    compiled: CompiledProblem,
-    bindings: Mapping[str, NetworkBinding],
-    config: Mapping[str, Any],
-    outputs: Sequence[str],
-    dtype: torch.dtype = torch.float64,
-    device: torch.device | str = "cpu",
-    seed: int = 0,
-) -> tuple[list[Measured], list[Grid]]:
-    """The residual of every included constraint (not imposed exactly) and data constraint that
-    involves one of ``outputs``, per output: interior ones on grids (returned too), others on points."""
     device = torch.device(device)
     rng = np.random.default_rng(seed)
     wanted = set(outputs)
@@ -439,10 +427,10 @@ def measure_constraints(
         table["_mtc_target"] = table.pop(data.target)
         method = f"RMS on the {len(table['_mtc_target'])} rows of the data constraint {name!r} (no FFT)"
         found += _measure(name, data.expanded - target, expr, involved, bindings, table, dtype, device, None, method)
-    return found, list(grids.values())
+    return _choose(found, list(grids.values()), outputs)
 
 
-def choose_corrections(found: Sequence[Measured], grids: Sequence[Grid], outputs: Sequence[str]) -> dict[str, OutputCorrection]:
+def _choose(found: Sequence[Measured], grids: Sequence[Grid], outputs: Sequence[str]) -> dict[str, OutputCorrection]:
     """eps and f_d of each output from the measured residuals (see :func:`estimate_corrections`)."""
     spectral = [m for m in found if m.f_d is not None]
     fallback_f = max((m.f_d for m in spectral), default=None)  # type: ignore[type-var]
@@ -473,6 +461,6 @@ def choose_corrections(found: Sequence[Measured], grids: Sequence[Grid], outputs
         method = frequency_note if chosen.f_d is not None else f"eps from {chosen.method}; f_d: {frequency_note}"
         result[out] = OutputCorrection(
             out, eps, f_d, TWO_PI * f_d, f_residual, chosen.rms, chosen.order, chosen.coefficient, chosen.constraint,
-            method,
+            method, tuple(mine),
         )  # fmt: skip
     return result

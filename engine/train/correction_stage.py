@@ -13,7 +13,7 @@ from ..kinds import float32_warning
 from ..nets import CorrectedNetwork, build_network, correction_config
 from ..nets.corrected import depth
 from ..problem import Problem
-from .correction import choose_corrections, measure_constraints
+from .correction import estimate_corrections
 from .correction_weights import constraint_weights
 from .networks import bind, restore_networks
 
@@ -76,11 +76,10 @@ def add_corrections(
     base, base_specs = restore_networks(problem, saved, dtype, device)
     corrected = [name for name in problem.networks if nets[name]["trainable"]]
     outputs = [out for name in corrected for out in problem.networks[name].outputs]
-    found, grids = measure_constraints(
+    estimates = estimate_corrections(
         problem, compile_problem(problem), bind(problem, base, hard), config, outputs, dtype, device, training["seed"]
     )
-    estimates = choose_corrections(found, grids, outputs)
-    weights = constraint_weights(found, estimates)
+    weights = constraint_weights(estimates)
     modules: dict[str, torch.nn.Module] = {}
     specs: dict[str, Any] = {}
     record_outputs: dict[str, Any] = {}

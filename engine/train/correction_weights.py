@@ -24,7 +24,7 @@ residual content under-weighed them (a first correction then gained 2x instead o
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -50,11 +50,10 @@ def amplification(measured: Measured, correction: OutputCorrection) -> float:
     return measured.coefficient * (TWO_PI * correction.f_d) ** measured.order
 
 
-def constraint_weights(found: Sequence[Measured], corrections: Mapping[str, OutputCorrection]) -> dict[str, ConstraintWeight]:
+def constraint_weights(corrections: Mapping[str, OutputCorrection]) -> dict[str, ConstraintWeight]:
     """``1 / rho_C^2`` for every measured constraint, ``rho_C`` the largest over the outputs it involves."""
     weights: dict[str, ConstraintWeight] = {}
-    for measured in found:
-        correction = corrections[measured.output]
+    for correction, measured in ((c, m) for c in corrections.values() for m in c.measured):
         scale = amplification(measured, correction) * correction.eps
         if not math.isfinite(scale) or scale <= 0:
             continue
