@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
 
 from .compile import BatchFields, CompiledExpression, as_columns, compile_problem
+from .config import hard_constraints
 from .errors import MtcError
 from .layout import stage_folder
 from .problem import Problem, load_problem
@@ -22,10 +23,17 @@ CHUNK = 65536
 class StageModel:
     """A trained stage, ready to evaluate on points given as named columns."""
 
-    def __init__(self, problem: Problem, modules: Mapping[str, torch.nn.Module], dtype: torch.dtype, device: torch.device):
+    def __init__(
+        self,
+        problem: Problem,
+        modules: Mapping[str, torch.nn.Module],
+        dtype: torch.dtype,
+        device: torch.device,
+        hard: Sequence[str] = (),
+    ):
         self.problem = problem
         self.dtype, self.device = dtype, device
-        self._bindings = bind(problem, modules)
+        self._bindings = bind(problem, modules, hard)  # outputs with hard boundary values: g + phi * network
         compiled = compile_problem(problem)
         self._expressions: dict[str, CompiledExpression] = {
             **{out: CompiledExpression(fn) for net in problem.networks.values() for out, fn in zip(net.outputs, net.functions)},
@@ -94,7 +102,7 @@ def load_stage(project: str | Path, stage: str, device: str = "cpu", problem: Pr
     modules, _ = restore_networks(problem, saved, dtype, torch_device)
     for module in modules.values():
         module.eval()
-    model = StageModel(problem, modules, dtype, torch_device)
+    model = StageModel(problem, modules, dtype, torch_device, hard_constraints(config))
     model.correction = saved.get("correction")
     model.unknowns = dict(saved.get("unknowns") or {})
     return model

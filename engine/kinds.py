@@ -56,6 +56,11 @@ def describe_correction(record: Mapping[str, Any]) -> list[str]:
         f"coefficient {e['coefficient']:.3g}); {e['method']}"
         for out, e in record.get("outputs", {}).items()
     ]
+    lines += [
+        f"{name}: loss weight x {w['factor']:.3e} (an error of eps shows in it as a residual of {w['residual_scale']:.3e}; "
+        f"its residual implies an error of {w['implied_error']:.3e})"
+        for name, w in record.get("weights", {}).items()
+    ]
     lines += [f"{name}: not corrected (nets.{name}.trainable is false)" for name in record.get("uncorrected", [])]
     return lines + [f"warning: {w}" for w in record.get("warnings", [])]
 

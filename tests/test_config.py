@@ -112,7 +112,7 @@ def test_defaults_for_two_network_outline(cfg: dict, outline: ProblemOutline) ->
         }
     assert list(cfg["constraints"]) == ["metal_diff", "paper_diff", "interface_eq", "interface_flux"]
     for c in cfg["constraints"].values():
-        assert c == {"include": True, "batch_size": 1000, "weight": 1.0, "integral_batches": 1}
+        assert c == {"include": True, "batch_size": 1000, "weight": 1.0, "integral_batches": 1, "hard": False}
     assert cfg["data"] == {}
     assert json.loads(json.dumps(cfg)) == cfg
     assert validate_config(cfg, outline) == cfg
@@ -464,7 +464,7 @@ def test_merge_keeps_edits_adds_and_drops(outline: ProblemOutline) -> None:
     assert merged["nets"]["metalNN"] == cfg["nets"]["metalNN"]
     assert merged["nets"]["inkNN"] == defaults["nets"]["inkNN"]
     assert list(merged["constraints"]) == ["metal_diff", "interface_eq", "ink_diff"]
-    assert merged["constraints"]["metal_diff"] == {"include": True, "batch_size": 1000, "weight": "2*sdf", "integral_batches": 1}
+    assert merged["constraints"]["metal_diff"] == {"include": True, "batch_size": 1000, "weight": "2*sdf", "integral_batches": 1, "hard": False}
     assert merged["constraints"]["interface_eq"]["include"] is False
     assert merged["constraints"]["ink_diff"] == defaults["constraints"]["ink_diff"]
     assert merged["data"] == defaults["data"]

@@ -95,7 +95,7 @@ def test_init_conf_merges_every_stage_with_the_edited_problem(book: StageBook, p
     assert stage1.config["training"]["max_steps"] == 777
     assert stage1.config["constraints"]["diffusion"]["weight"] == "2*sdf"
     assert stage1.config["nets"]["NN2"] == default_config(book.problem()[0])["nets"]["NN2"]
-    assert stage1.config["constraints"]["extra"] == {"include": True, "batch_size": 1000, "weight": 1.0, "integral_batches": 1}
+    assert stage1.config["constraints"]["extra"] == {"include": True, "batch_size": 1000, "weight": 1.0, "integral_batches": 1, "hard": False}
     assert stage2.config["nets"]["NN"]["layer_size"] == 1024 and stage2.parent == "stage1"
     assert {stage1.problem_hash, stage2.problem_hash} == {sha256(project / "problem.py")}
 

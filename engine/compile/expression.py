@@ -10,7 +10,7 @@ from sympy.core.function import AppliedUndef
 from .fields import BatchFields, Tensor
 
 
-def _numeric_constants(expr: sympy.Basic) -> sympy.Basic:
+def numeric_constants(expr: sympy.Basic) -> sympy.Basic:
     """Evaluate constant subexpressions (sin(2), sqrt(2), 2*pi) to floats torch can take."""
     return expr.replace(
         lambda e: e.is_number and not e.is_Atom and not e.is_Relational,
@@ -33,7 +33,7 @@ class CompiledExpression:
         for call in sorted(replaced.atoms(AppliedUndef), key=sympy.default_sort_key):
             mapping[call] = Symbol(f"_mtc_d{len(requests)}")
             requests.append((call.func.__name__, ()))
-        replaced = _numeric_constants(expr.xreplace(mapping))
+        replaced = numeric_constants(expr.xreplace(mapping))
         placeholders = set(mapping.values())
         self.variables = tuple(sorted(str(s) for s in replaced.free_symbols if s not in placeholders))
         self.requests = tuple(requests)

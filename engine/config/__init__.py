@@ -28,7 +28,7 @@ from engine.config.outline import ConstraintOutline, NetworkOutline, ProblemOutl
 from engine.config.paths import flatten, get_value
 from engine.config.schema import StageConfig
 from engine.config.steps import total_steps
-from engine.config.validate import default_config, validate_config
+from engine.config.validate import default_config, hard_constraints, validate_config
 
 
 def config_json_schema() -> dict[str, Any]:
@@ -49,6 +49,7 @@ __all__ = [
     "describe_fields",
     "flatten",
     "get_value",
+    "hard_constraints",
     "merge_with_problem",
     "set_values",
     "total_steps",

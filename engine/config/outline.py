@@ -6,7 +6,7 @@ config package depends only on these dataclasses, never on the Problem class.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -43,3 +43,5 @@ class ProblemOutline:
     constraints: Mapping[str, ConstraintOutline]
     data: tuple[str, ...] = ()
     unknowns: tuple[str, ...] = ()
+    hard_check: Callable[[Sequence[str]], tuple[str, str] | None] | None = field(default=None, compare=False)
+    """Given the constraints set ``hard``: ``(constraint, reason)`` when one cannot be, else None."""

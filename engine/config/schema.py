@@ -326,6 +326,12 @@ class ConstraintSettings(_Model):
     integral_batches: int = Field(
         1, ge=1, description="Integral constraints only: integrals (one residual each, batch_size points) per step."
     )
+    hard: bool = Field(
+        False,
+        title="Hard (exact)",
+        description="Impose this Dirichlet condition (Eq(u, g) on a boundary) exactly: the output becomes "
+        "g + phi * network with phi a distance function of the boundary, and the constraint leaves the loss.",
+    )
 
 
 class DataSettings(_Model):

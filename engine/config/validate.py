@@ -46,6 +46,7 @@ def validate_config(config: Mapping[str, Any], outline: ProblemOutline) -> dict[
     for section in collections():
         data[section] = {name: data[section][name] for name in outline_names(outline, section)}
     check_weights(data, outline)
+    check_hard(data, outline)
     return data
 
 
@@ -101,6 +102,23 @@ def check_weights(config: Mapping[str, Any], outline: ProblemOutline) -> None:
                     f"everywhere, e.g. Abs({weight}) or ({weight})**2",
                     key=key, value=weight, allowed=allowed,
                 )  # fmt: skip
+
+
+def check_hard(config: Mapping[str, Any], outline: ProblemOutline) -> None:
+    """Constraints set ``hard`` must be Dirichlet conditions on boundaries with a distance function, and agree."""
+    names = hard_constraints(config)
+    if not names or outline.hard_check is None:
+        return
+    refused = outline.hard_check(names)
+    if refused is not None:
+        name, reason = refused
+        key = f"constraints.{name}.hard"
+        raise ConfigError(f"{key}: {name!r} cannot be imposed exactly: {reason}", key=key, value=True)
+
+
+def hard_constraints(config: Mapping[str, Any]) -> list[str]:
+    """The included constraints of a (validated) config that are imposed exactly."""
+    return [name for name, settings in config.get("constraints", {}).items() if settings.get("hard") and settings["include"]]
 
 
 def loc_to_key(loc: tuple[Any, ...], config: Any) -> tuple[str, tuple[Any, ...]]:

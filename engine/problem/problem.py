@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
@@ -510,6 +511,7 @@ class Problem:
     def outline(self) -> "ProblemOutline":
         """What the stage configuration needs to know: networks, constraints and their symbols."""
         from ..config.outline import ConstraintOutline, NetworkOutline, ProblemOutline
+        from .hard import check_hard
 
         return ProblemOutline(
             networks={n: NetworkOutline(net.inputs, net.outputs) for n, net in self._nns.items()},
@@ -521,4 +523,5 @@ class Problem:
             },
             data=tuple(self._data_constraints),
             unknowns=tuple(self._unknowns),
+            hard_check=partial(check_hard, self),
         )

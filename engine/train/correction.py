@@ -73,23 +73,45 @@ class OutputCorrection:
     coefficient: float
     constraint: str | None
     method: str
+    measured: tuple["Measured", ...] = ()  # every constraint's measurement of this output (for the weights)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        record = asdict(self)
+        del record["measured"]
+        return record
 
 
-def _spectrum(values: np.ndarray, spacing: Sequence[float], inside: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """The real FFT of ``values`` (mean of the points inside removed, points outside zeroed), the
-    radial frequency |f| of each coefficient (cycles per unit) and the frequencies of each axis."""
+def odd_extension(values: np.ndarray) -> np.ndarray:
+    """``values`` on cell centres of a box, extended oddly across its upper side along every axis.
+
+    The extension has period twice the box, so its Fourier series is a sine series of the box: the
+    error it implies vanishes on the box's sides instead of being the periodic continuation of a
+    residual that jumps from one side to the other (whose 1/f leakage, divided by (2 pi f)^k, made
+    the implied error of an accurate parent tens of times its actual error).
+    """
+    for axis in range(values.ndim):
+        values = np.concatenate([values, -np.flip(values, axis=axis)], axis=axis)
+    return values
+
+
+def _spectrum(
+    values: np.ndarray, spacing: Sequence[float], inside: np.ndarray | None, odd: bool = False
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """The real FFT of ``values`` (points outside zeroed; the mean of those inside removed, or with
+    ``odd`` the values extended oddly, :func:`odd_extension`), the radial frequency |f| of each
+    coefficient (cycles per unit) and the frequencies of each axis."""
     values = np.asarray(values, dtype=float)
     if values.ndim != len(spacing):
         raise ValueError(f"{values.ndim}-D values need {values.ndim} grid spacings, got {len(spacing)}")
     inside = np.ones(values.shape, dtype=bool) if inside is None else np.asarray(inside, dtype=bool)
-    centred = np.where(inside, values - values[inside].mean(), 0.0)
+    if odd:
+        centred = odd_extension(np.where(inside, values, 0.0))
+    else:
+        centred = np.where(inside, values - values[inside].mean(), 0.0)
     last = values.ndim - 1
     axes = [
         (np.fft.rfftfreq if axis == last else np.fft.fftfreq)(n, d=dx)
-        for axis, (n, dx) in enumerate(zip(values.shape, spacing))
+        for axis, (n, dx) in enumerate(zip(centred.shape, spacing))
     ]
     radius = np.sqrt(sum(np.square(a) for a in np.meshgrid(*axes, indexing="ij")))
     return np.fft.rfftn(centred), radius, axes
@@ -122,18 +144,20 @@ def dominant_frequency(
 def implied_error_rms(
     values: np.ndarray, spacing: Sequence[float], order: int, coefficient: float = 1.0, inside: np.ndarray | None = None
 ) -> float:
-    """The RMS of the error a k-th order residual implies: each Fourier component divided by
-    ``c (2 pi |f|)^k``, transformed back, measured at the points inside.
+    """The RMS of the error a k-th order residual implies: each Fourier component of its odd
+    extension (a sine series of the box) divided by ``c (2 pi |f|)^k``, transformed back,
+    measured at the points inside.
 
     For a residual of one frequency this is ``correction_eps(RMS, f, k, c)``; for a broadband
     one it weights each frequency by the error it stands for, where ``RMS / (c (2 pi f_d)^k)``
     would charge the high-frequency part of the residual to the low frequency f_d.
     """
-    transform, radius, _ = _spectrum(values, spacing, inside)
-    radius.flat[0] = np.inf  # the constant part of a residual implies no periodic error
-    error = np.fft.irfftn(transform / (coefficient * (TWO_PI * radius) ** order), s=np.shape(values), axes=list(range(np.ndim(values))))
+    transform, radius, _ = _spectrum(values, spacing, inside, odd=True)
+    radius.flat[0] = np.inf  # the odd extension has no constant part
+    shape = tuple(2 * n for n in np.shape(values))
+    error = np.fft.irfftn(transform / (coefficient * (TWO_PI * radius) ** order), s=shape, axes=list(range(len(shape))))
     mask = np.ones(np.shape(values), dtype=bool) if inside is None else np.asarray(inside, dtype=bool)
-    return _rms(error[mask])
+    return _rms(error[tuple(slice(0, n) for n in np.shape(values))][mask])
 
 
 def correction_eps(residual_rms: float, f_d: float, order: int, coefficient: float = 1.0) -> float:
@@ -239,7 +263,7 @@ def _order_and_coefficient(residual: sympy.Expr, output: str, requests: Sequence
 
 
 @dataclass(frozen=True)
-class _Measured:
+class Measured:
     constraint: str
     output: str
     rms: float
@@ -292,7 +316,7 @@ def _measure(
     grid: Grid | None,
     method: str,
     frequency: str = "error",
-) -> list[_Measured]:
+) -> list[Measured]:
     """RMS, order, coefficient and (on a grid) f_d of one residual, for each output it involves."""
     plans = {out: _order_and_coefficient(residual, out, compiled.requests) for out in outputs}
     coefficients = {out: [CompiledExpression(c) for c in coefs] for out, (_, coefs) in plans.items()}
@@ -330,7 +354,7 @@ def _measure(
                     note += f"; f_d is the peak of the residual's spectrum divided by (2 pi f)^{order} (the error it implies)"
                 else:
                     note += "; f_d is the peak of the residual's spectrum"
-        measured.append(_Measured(name, out, rms, order, coefficient, f_d, f_residual, note, error_rms))
+        measured.append(Measured(name, out, rms, order, coefficient, f_d, f_residual, note, error_rms))
     return measured
 
 
@@ -358,15 +382,16 @@ def estimate_corrections(
     is the largest error estimate ``RMS / (c (2 pi f)^k)`` over all of them, since an
     interface or boundary condition can leave a larger error than the equation suggests. How
     it was decided is recorded in ``method``; an output no included constraint involves gets
-    eps 0.
+    eps 0. Constraints imposed exactly (``hard``) are left out; each output's measurements are
+    kept in its ``measured`` (the correction weights use them).
     """
     device = torch.device(device)
     rng = np.random.default_rng(seed)
     wanted = set(outputs)
     grids: dict[tuple[str, tuple[str, ...]], Grid] = {}
-    found: list[_Measured] = []
+    found: list[Measured] = []
     for name, settings in config["constraints"].items():
-        if not settings["include"]:
+        if not settings["include"] or settings.get("hard"):
             continue
         expr = compiled.residuals[name]
         involved = sorted({out for out, _ in expr.requests} & wanted)
@@ -402,6 +427,11 @@ def estimate_corrections(
         table["_mtc_target"] = table.pop(data.target)
         method = f"RMS on the {len(table['_mtc_target'])} rows of the data constraint {name!r} (no FFT)"
         found += _measure(name, data.expanded - target, expr, involved, bindings, table, dtype, device, None, method)
+    return _choose(found, list(grids.values()), outputs)
+
+
+def _choose(found: Sequence[Measured], grids: Sequence[Grid], outputs: Sequence[str]) -> dict[str, OutputCorrection]:
+    """eps and f_d of each output from the measured residuals (see :func:`estimate_corrections`)."""
     spectral = [m for m in found if m.f_d is not None]
     fallback_f = max((m.f_d for m in spectral), default=None)  # type: ignore[type-var]
     result = {}
@@ -419,7 +449,7 @@ def estimate_corrections(
             source = max(with_fft, key=lambda m: m.eps(1.0))
             f_d, f_residual, frequency_note = source.f_d, source.f_residual, source.method
         else:
-            f_d = fallback_f if fallback_f is not None else _lowest_frequency(list(grids.values()))
+            f_d = fallback_f if fallback_f is not None else _lowest_frequency(grids)
             f_residual = None
             where = "the largest f_d of the other outputs" if fallback_f is not None else "1 / the domain's width"
             frequency_note = f"no interior equation involves {out!r}, so f_d is {where}"
@@ -431,6 +461,6 @@ def estimate_corrections(
         method = frequency_note if chosen.f_d is not None else f"eps from {chosen.method}; f_d: {frequency_note}"
         result[out] = OutputCorrection(
             out, eps, f_d, TWO_PI * f_d, f_residual, chosen.rms, chosen.order, chosen.coefficient, chosen.constraint,
-            method,
+            method, tuple(mine),
         )  # fmt: skip
     return result

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Any, Mapping
 import torch
 
 from ..compile import compile_problem
-from ..config import total_steps
+from ..config import hard_constraints, total_steps
 from ..errors import MtcError
 from ..kinds import float32_warning
 from ..nets import CorrectedNetwork, build_network, correction_config
 from ..nets.corrected import depth
 from ..problem import Problem
 from .correction import estimate_corrections
+from .correction_weights import constraint_weights
 from .networks import bind, restore_networks
 
 if TYPE_CHECKING:
@@ -34,6 +35,18 @@ def check_correctable(problem: Problem, stage: str) -> None:
             f"stage {stage!r} is a correction stage, but problem.py defines no neural network outputs: "
             "there is nothing to correct (add a network with p.add_neural_network)"
         )
+
+
+def check_same_hard(plan: "StagePlan", config: Mapping[str, Any], saved: Mapping[str, Any]) -> list[str]:
+    """The constraints imposed exactly, which a correction must share with its parent (it corrects that model)."""
+    mine, parents = hard_constraints(config), hard_constraints(saved["config"])
+    if sorted(mine) != sorted(parents):
+        raise MtcError(
+            f"correction stage {plan.stage!r} imposes {sorted(mine) or 'no constraint'} exactly (hard=true) but its "
+            f"parent {plan.parent!r} imposes {sorted(parents) or 'none'}: a correction adds to its parent's model, "
+            "so set constraints.<C>.hard as in the parent (or start a standard child)"
+        )
+    return mine
 
 
 def add_corrections(
@@ -59,12 +72,14 @@ def add_corrections(
             f"train {plan.parent!r} to the end first (`mtc train --stage {plan.parent}`)"
         )
     nets, training = config["nets"], config["training"]
+    hard = check_same_hard(plan, config, saved)
     base, base_specs = restore_networks(problem, saved, dtype, device)
     corrected = [name for name in problem.networks if nets[name]["trainable"]]
     outputs = [out for name in corrected for out in problem.networks[name].outputs]
     estimates = estimate_corrections(
-        problem, compile_problem(problem), bind(problem, base), config, outputs, dtype, device, training["seed"]
+        problem, compile_problem(problem), bind(problem, base, hard), config, outputs, dtype, device, training["seed"]
     )
+    weights = constraint_weights(estimates)
     modules: dict[str, torch.nn.Module] = {}
     specs: dict[str, Any] = {}
     record_outputs: dict[str, Any] = {}
@@ -91,6 +106,7 @@ def add_corrections(
     record = {
         "parent": plan.parent,
         "outputs": record_outputs,
+        "weights": {name: weight.to_json() for name, weight in weights.items()},
         "uncorrected": [name for name in problem.networks if name not in corrected],
         "precision": training["precision"],
         "warnings": warnings,

@@ -8,15 +8,17 @@ existed have no ``composition``; their networks are plain ones of ``net_configs`
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import torch
 
 from ..compile import NetworkBinding
+from ..compile.hard_outputs import with_hard_outputs
 from ..errors import MtcError
 from ..nets import CorrectedNetwork, build_composed, build_network, correction_config, load_into, plain_spec
 from ..nets.corrected import sub_state
 from ..problem import Problem
+from ..problem.hard import HardRefusal, hard_conditions
 
 Spec = dict[str, Any]
 
@@ -119,6 +121,17 @@ def continue_networks(
     return modules, specs
 
 
-def bind(problem: Problem, modules: Mapping[str, torch.nn.Module]) -> dict[str, NetworkBinding]:
-    """The compile layer's view of the networks: inputs, outputs and module."""
-    return {name: NetworkBinding(net.inputs, net.outputs, modules[name]) for name, net in problem.networks.items()}
+def bind(problem: Problem, modules: Mapping[str, torch.nn.Module], hard: Sequence[str] = ()) -> dict[str, NetworkBinding]:
+    """The compile layer's view of the networks: inputs, outputs and module.
+
+    ``hard`` names the constraints imposed exactly: the outputs they constrain are evaluated
+    as ``g + phi * module`` (:mod:`engine.compile.hard_outputs`).
+    """
+    try:
+        conditions = hard_conditions(problem, hard)
+    except HardRefusal as exc:
+        raise MtcError(f"constraints.{exc.constraint}.hard: {exc.constraint!r} cannot be imposed exactly: {exc.reason}") from None
+    return {
+        name: NetworkBinding(net.inputs, net.outputs, with_hard_outputs(modules[name], net.inputs, net.outputs, conditions))
+        for name, net in problem.networks.items()
+    }

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ..compile import compile_problem
-from ..config import ConfigError, validate_config
+from ..config import ConfigError, hard_constraints, validate_config
 from ..config.schema import LBFGS, LM
 from ..errors import MtcError
 from ..kinds import precision_warning
@@ -19,6 +19,7 @@ from ..problem import Problem, load_problem
 from .checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
 from .device import resolve_device, resolve_dtype
 from .correction_stage import add_corrections
+from .correction_weights import weighted_config
 from .loop import Hooks, LoopState, LossRow, Outcome, run_loop
 from .networks import bind, build_networks, continue_networks, plain_specs, restore_networks
 from .optim import build_optimizer, build_scheduler
@@ -103,6 +104,15 @@ def _finishers(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
+def loss_factors(correction: dict[str, Any] | None, saved: dict[str, Any] | None) -> dict[str, Any]:
+    """The constraint weight factors of a correction stage (engine.train.correction_weights): computed
+    when it starts, kept when it resumes, and carried on to the standard children that continue its
+    correction networks."""
+    if correction is not None:
+        return correction.get("weights", {})
+    return (saved or {}).get("correction_weights") or {}
+
+
 def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[str, Any]]:
     """Build networks, optimizer, scheduler and loss terms; load the checkpoint to start from.
 
@@ -122,6 +132,7 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
     modules, specs, saved, correction = _networks(plan, problem, config, dtype, device)
     if correction is not None:
         hooks.corrected(correction)
+    factors = loss_factors(correction, saved)
     unknowns = build_unknowns(problem, config, saved, dtype, device)
     params = named_trainable({**modules, UNKNOWNS: unknowns})
     if not params:
@@ -135,11 +146,11 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
     optimizer = stage_optimizer(build_optimizer, params, unknowns, config)
     scheduler = build_scheduler(config["scheduler"], optimizer, training["max_steps"])
     state = LoopState(
-        bindings=bind(problem, modules),
+        bindings=bind(problem, modules, hard_constraints(config)),
         parameters=list(params.values()),
         optimizer=optimizer,
         scheduler=scheduler,
-        terms=with_unknowns(build_terms(problem, compile_problem(problem), config, rng), unknowns),
+        terms=with_unknowns(build_terms(problem, compile_problem(problem), weighted_config(config, factors), rng), unknowns),
         dtype=dtype,
         device=device,
         optimizer_kind=kind,
@@ -167,6 +178,7 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
                 "net_configs": config["nets"],
                 "composition": specs,
                 "correction": correction,
+                "correction_weights": factors,
                 "optimizer": snapshot(state.optimizer, state.optimizer_kind, params),
                 "scheduler": scheduler.state_dict(),
                 "rng": rng_state(rng),

@@ -25,7 +25,9 @@ class LossTerm:
     """``weight * mean(residual^2)`` over a batch that ``draw`` samples afresh when asked.
 
     ``needed`` names the sampled columns the residual and the weight read (their variables and
-    the inputs of the networks they evaluate); only those become tensors.
+    the inputs of the networks they evaluate); only those become tensors. A term that is not
+    ``trained`` (a constraint imposed exactly, ``hard``) is evaluated for its curve only: its
+    value carries no gradient, and it is zero up to rounding.
     """
 
     name: str
@@ -34,6 +36,7 @@ class LossTerm:
     draw: Draw
     needed: frozenset[str]
     scalars: Callable[[], Mapping[str, torch.Tensor]] = dict  # the unknowns' current values
+    trained: bool = True
 
     def columns(self, dtype: torch.dtype, device: torch.device) -> dict[str, torch.Tensor]:
         """A new batch as tensors, differentiable where the residual needs it."""
@@ -42,6 +45,12 @@ class LossTerm:
         return as_columns(wanted, dtype, device, self.residual.grad_variables)
 
     def loss(self, networks: Mapping[str, NetworkBinding], columns: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        if not self.trained:
+            with torch.no_grad():
+                return self._weighted(networks, columns)
+        return self._weighted(networks, columns)
+
+    def _weighted(self, networks: Mapping[str, NetworkBinding], columns: Mapping[str, torch.Tensor]) -> torch.Tensor:
         fields = BatchFields(networks, {**columns, **self.scalars()})
         squared = self.residual(fields).square()
         if isinstance(self.weight, CompiledExpression):
@@ -99,7 +108,8 @@ def build_terms(
             terms.append(integral_term(problem, name, residual, integrands, weight, settings, rng, sampler, needed, stored))
         else:
             draw = _subdomain_draw(problem, name, settings["batch_size"], rng, sampler, sampled)
-            terms.append(LossTerm(name, residual, weight, draw, _needed(problem, residual, weight)))
+            hard = settings.get("hard", False)
+            terms.append(LossTerm(name, residual, weight, draw, _needed(problem, residual, weight), trained=not hard))
     for name, settings in config["data"].items():
         if settings["include"]:
             data = problem.data_constraints[name]
