@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sympy import Derivative
 from sympy.core.function import AppliedUndef
 
@@ -50,6 +51,7 @@ def test_submodels_mixed_and_third_derivatives_are_all_first_order(project_with)
     assert max(orders(as_written.constraints["mixed"].residual)) == 3 and not as_written.first_order
 
 
+@pytest.mark.slow
 def test_the_first_order_form_trains_to_the_exact_solution(tmp_path):
     folder = example_project(tmp_path / "hw", "hello-world")
     assert run_mtc("init-conf", "--only-first-order-ufunc", cwd=folder).returncode == 0

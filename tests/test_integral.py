@@ -105,6 +105,7 @@ def test_an_integral_over_a_parametric_geometry_is_taken_per_parameter_value(pro
     assert losses["fixed"] > 0.1  # a in (1, 3): the length is 2 only on average
 
 
+@pytest.mark.slow
 def test_1d_integral_constraint_trains_to_the_exact_solution(project_with):
     folder = project_with(ONE_D)
     config = config_for(

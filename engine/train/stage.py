@@ -69,7 +69,8 @@ def checked_config(problem: Problem, plan: StagePlan) -> dict[str, Any]:
         return validate_config(plan.config, problem.outline())
     except ConfigError as exc:
         raise MtcError(
-            f"stage {plan.stage!r} no longer matches problem.py ({exc}): run `mtc init-conf` to merge the configs"
+            f"stage {plan.stage!r} no longer matches problem.py ({exc}): run `mtc init-conf` to merge the configs "
+            "(a stage that has run keeps its settings: revert problem.py, or train a new child or branch)"
         ) from None
 
 
