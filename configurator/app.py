@@ -128,6 +128,7 @@ class ConfiguratorApp:
         records = self.book.stages()
         status = stage_status(self.book.storage)
         by_name = {record.name: record for record in records}
+        self.form.forget_deleted(set(by_name))
         if self.selected not in by_name:
             self.selected = _default_selection(records)
         record = by_name.get(self.selected) if self.selected else None

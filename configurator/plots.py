@@ -17,13 +17,17 @@ from typing import Any
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-from engine.results.curves import LR_AXIS, X_MODES, LossHistory, curve_specs, key_order
+from engine.results.curves import LR_AXIS, X_MODES, LossHistory, curve_specs, key_order, total_notes
 from engine.store import StageRecord, Storage
 
 from .beacon import RenderBeacon
 from .dialogs import Guard
 from .style import css_name
 
+
+
+KEYS_HINT = "Ctrl/Shift-click: several keys"
+MAX_KEY_ROWS = 10
 
 
 class LossPlot:
@@ -40,7 +44,8 @@ class LossPlot:
         self.stage_toggles = widgets.HBox(layout={"flex_flow": "row wrap"})
         self.stage_toggles.add_class("mtc-plot-stages")
         self.x_mode = widgets.ToggleButtons(options=X_MODES, value=X_MODES[0], description="x")
-        self.keys = widgets.SelectMultiple(options=["total"], value=("total",), rows=4, description="loss")
+        self.keys = widgets.SelectMultiple(options=["total"], value=("total",), rows=1, description="loss")
+        self.keys.tooltip = KEYS_HINT
         self.log_y = widgets.Checkbox(value=True, description="log y", indent=False)
         self.smoothing = widgets.FloatSlider(
             value=0.0, min=0.0, max=0.99, step=0.01, description="smoothing", continuous_update=False
@@ -58,7 +63,7 @@ class LossPlot:
             [
                 widgets.HBox([widgets.HTML("curves of:"), self.stage_toggles]),
                 widgets.HBox([self.x_mode, self.log_y]),
-                widgets.HBox([self.keys, self.smoothing]),
+                widgets.HBox([self.keys, widgets.HTML(f"<small>{KEYS_HINT}</small>"), self.smoothing]),
                 self._container,
             ]
         )
@@ -175,6 +180,7 @@ class LossPlot:
             chosen = tuple(key for key in self.keys.value if key in options) or ("total",)
             self._quiet = True
             try:
+                self.keys.rows = min(len(options), MAX_KEY_ROWS)  # every key in sight
                 self.keys.options = options
                 self.keys.value = chosen
             finally:
@@ -183,7 +189,10 @@ class LossPlot:
     def _traces(self) -> list[dict[str, Any]]:
         """Plotly trace specs: per ticked stage and chosen key, a smoothed curve over its faint raw curve."""
         offsets = {name: record.step_offset for name, record in self._records.items()}
+        notes = total_notes(
+            {name: r.config for name, r in self._records.items()}, {name: r.parent for name, r in self._records.items()}
+        )
         return curve_specs(
             self._histories, offsets, self.shown, list(self.keys.value), self.x_mode.value,
-            float(self.smoothing.value), self.log_y.value, list(self._toggles),
+            float(self.smoothing.value), self.log_y.value, list(self._toggles), notes,
         )  # fmt: skip
