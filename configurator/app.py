@@ -54,7 +54,7 @@ class ConfiguratorApp:
         self.form = ConfigForm(
             self.book, self.guard, self.select, self.actions.new_branch, self.actions.new_child, self.actions.init_conf
         )
-        self.plot = LossPlot(lambda: self.book.storage, self.guard, deferred=deferred_plot)
+        self.plot = LossPlot(lambda: self.book.storage, self.guard, deferred=deferred_plot, project=self.project)
         self.solution = SolutionView(self.project, self.guard)
         self.body = widgets.VBox()
         self._panels = self._layout()

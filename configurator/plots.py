@@ -12,6 +12,7 @@ much sooner; the curves read meanwhile are drawn as soon as it exists.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
@@ -22,6 +23,7 @@ from engine.store import StageRecord, Storage
 
 from .beacon import RenderBeacon
 from .dialogs import Guard
+from .plot_memory import load_memory, save_memory
 from .style import css_name
 
 
@@ -33,8 +35,10 @@ MAX_KEY_ROWS = 10
 class LossPlot:
     """Loss curves of the ticked stages, growing while they train."""
 
-    def __init__(self, storage: Callable[[], Storage], guard: Guard, deferred: bool = False):
+    def __init__(self, storage: Callable[[], Storage], guard: Guard, deferred: bool = False, project: Path | None = None):
         self._storage = storage
+        self._project = project
+        self._remembered = load_memory(project) if project is not None else {}
         self._guard = guard
         self._quiet = False
         self._histories: dict[str, LossHistory] = {}
@@ -51,9 +55,10 @@ class LossPlot:
             value=0.0, min=0.0, max=0.99, step=0.01, description="smoothing", continuous_update=False
         )
         controls = {"x": self.x_mode, "keys": self.keys, "logy": self.log_y, "smoothing": self.smoothing}
+        self._restore()
         for name, control in controls.items():
             control.add_class(f"mtc-plot-{name}")
-            control.observe(lambda _: None if self._quiet else guard(self.redraw), "value")
+            control.observe(lambda _: None if self._quiet else guard(self._changed), "value")
         self._beacon = [RenderBeacon(lambda width: guard(lambda: self.attach(width)))] if deferred else []
         self._container = widgets.Box(self._beacon)
         self._container.add_class("mtc-loss-plot")
@@ -130,7 +135,8 @@ class LossPlot:
         for name in names:
             toggle = self._toggles.get(name)
             if toggle is None:
-                toggle = widgets.ToggleButton(value=False, description=name, tooltip=f"show the loss curves of {name}")
+                ticked = name in self._remembered.get("shown", ())  # ticked on the last visit
+                toggle = widgets.ToggleButton(value=ticked, description=name, tooltip=f"show the loss curves of {name}")
                 toggle.layout.width = "auto"
                 toggle.add_class(f"mtc-plot-stage-{css_name(name)}")
                 toggle.observe(lambda _: None if self._quiet else self._guard(self._toggled), "value")
@@ -141,7 +147,31 @@ class LossPlot:
 
     def _toggled(self) -> None:
         self._fetch()
+        self._changed()
+
+    def _changed(self) -> None:
+        """A control or a tick changed: redraw, and remember the state for the next visit."""
         self.redraw()
+        if self._project is not None:
+            self._remembered = {
+                "shown": self.shown, "x": self.x_mode.value, "keys": list(self.keys.value),
+                "log_y": self.log_y.value, "smoothing": self.smoothing.value,
+            }  # fmt: skip
+            save_memory(self._project, self._remembered)
+
+    def _restore(self) -> None:
+        """Set the controls as they were on the last visit (unknown values are skipped)."""
+        state = self._remembered
+        if state.get("x") in X_MODES:
+            self.x_mode.value = state["x"]
+        keys = [key for key in state.get("keys", ()) if isinstance(key, str)]
+        if keys:
+            self.keys.options = key_order({"total", *keys})
+            self.keys.value = tuple(keys)
+        if isinstance(state.get("log_y"), bool):
+            self.log_y.value = state["log_y"]
+        if isinstance(state.get("smoothing"), (int, float)):
+            self.smoothing.value = min(max(float(state["smoothing"]), 0.0), 0.99)
 
     def _fetch(self) -> bool:
         """Read the rows added since the last read for every ticked stage; returns whether there were any."""
@@ -175,7 +205,7 @@ class LossPlot:
 
     def _sync_keys(self) -> None:
         seen = {key for name in self.shown if name in self._histories for key in self._histories[name].series}
-        options = key_order(seen | {"total"})
+        options = key_order(seen | {"total"} | set(self.keys.value))  # a chosen key stays until unchosen
         if list(self.keys.options) != options:
             chosen = tuple(key for key in self.keys.value if key in options) or ("total",)
             self._quiet = True

@@ -106,3 +106,18 @@ def test_every_loss_key_in_sight_with_a_hint_and_lr_on_its_own_axis(app: Configu
     assert axes == {"stage1 · total": "y", "stage1 · lr": "y2"}
     assert plot.figure.layout.yaxis2.overlaying == "y" and plot.figure.layout.yaxis2.side == "right"
     assert np.isfinite(plot.figure.data[1].y).all()
+
+
+def test_a_reload_shows_the_plot_as_it_was_left(heat: Path, open_apps: Callable[[Path], ConfiguratorApp]) -> None:  # noqa: F811
+    plot = open_apps(heat).plot
+    history = LossHistory()
+    history.add([{"id": i + 1, "key": k, "step": 0, "wall_time": 0.0, "value": 0.5} for i, k in enumerate(["total", "metal_diff"])])
+    plot._histories["stage1"] = history
+    plot._toggles["stage1"].value = True
+    plot.x_mode.value = "wall time"
+    plot.keys.value = ("total", "metal_diff")
+    plot.log_y.value = False
+    plot.smoothing.value = 0.6
+    again = open_apps(heat).plot  # a reload: a new app on the same project
+    assert again.shown == ["stage1"] and again.x_mode.value == "wall time"
+    assert again.keys.value == ("total", "metal_diff") and again.log_y.value is False and again.smoothing.value == 0.6
