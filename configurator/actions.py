@@ -85,9 +85,9 @@ class Actions:
         running = [n for n in doomed if self.app.book.stage(n).status == "running"]
         if running:
             raise MtcError(f"{', '.join(running)} is running: CANCEL it first, then DELETE")
-        below = f" with its child stages {', '.join(doomed[1:])}" if len(doomed) > 1 else ""
+        what = f"{name} with its child stages {', '.join(doomed[1:])}, and their" if len(doomed) > 1 else f"{name} and its"
         self.app.popup.confirm(
-            f"Delete {name}{below}, and their training results? This cannot be undone.",
+            f"Delete {what} training results? This cannot be undone.",
             lambda: self._delete(name, recursive=len(doomed) > 1),
         )
 

@@ -53,7 +53,7 @@ class ConfiguratorApp:
         self.form = ConfigForm(
             self.book, self.guard, self.select, self.actions.new_branch, self.actions.new_child, self.actions.init_conf
         )
-        self.plot = LossPlot(lambda: self.book.storage, self.guard, deferred=deferred_plot)
+        self.plot = LossPlot(lambda: self.book.storage, self.guard, deferred=deferred_plot, project=self.project)
         self.solution = SolutionView(self.project, self.guard)
         self.body = widgets.VBox()
         self._panels = self._layout()
@@ -127,6 +127,7 @@ class ConfiguratorApp:
         records = self.book.stages()
         status = runs.status(self.book.storage)
         by_name = {record.name: record for record in records}
+        self.form.forget_deleted(set(by_name))
         if self.selected not in by_name:
             self.selected = _default_selection(records)
         record = by_name.get(self.selected) if self.selected else None

@@ -86,7 +86,7 @@ class CompareView:
         self._key: str | None = None
         self._data: CompareTable | None = None
         sweep = button("SWEEP", guard.wrap(self.sweep.open), "one new stage per combination of setting values")
-        box = widgets.Box([self.table], layout={"overflow_x": "auto", "max_height": "360px"})
+        box = widgets.Box([self.table], layout={"overflow": "auto", "max_height": "360px"})
         self.widget = widgets.VBox([widgets.HBox([sweep]), self.sweep.widget, box])
 
     def update(self, records: Sequence[StageRecord], selected: str | None) -> None:

@@ -32,6 +32,7 @@ from engine.errors import MtcError, ProblemError
 from engine.kinds import correction_brief, describe_correction
 from engine.problem.loader import PROBLEM_FILE
 from engine.stages import StageBook, problem_hash
+from engine.stages.branch_warnings import frozen_branch_warning
 from engine.store import StageRecord, UnknownStageError, validate_stage_name
 
 from .dialogs import Action, Guard, button
@@ -59,6 +60,10 @@ class Draft:
     def dirty(self) -> bool:
         """Whether saving would change anything."""
         return bool(self.changes()) or self.name != self.stage or self.description != self.base_description
+
+
+STATE_WORDS = {"done": "has finished training", "failed": "failed", "cancelled": "was cancelled"}
+"""How the read-only banner says a stage's status (``stage4 was cancelled``); others read ``is queued``."""
 
 
 class ConfigForm:
@@ -141,6 +146,11 @@ class ConfigForm:
         """Stages with unsaved edits."""
         return {name for name, draft in self._drafts.items() if draft.dirty()}
 
+    def forget_deleted(self, existing: set[str]) -> None:
+        """Drop the unsaved edits of stages that no longer exist (a new stage may reuse the name)."""
+        for name in [name for name in self._drafts if name not in existing]:
+            del self._drafts[name]
+
     def pending(self) -> bool:
         """Whether the shown stage has unsaved edits or a value that is not valid."""
         draft = self._drafts.get(self._record.name) if self._record else None
@@ -200,17 +210,21 @@ class ConfigForm:
         self._quietly(self.description_input, draft.description if draft else record.description)
         for widget in (self.name_input, self.description_input, self.save_button, self.revert_button):
             widget.disabled = self.readonly
-        state = "has run" if record.status in ("done", "failed", "cancelled") else "is"
+        state = STATE_WORDS.get(record.status, f"is {record.status}")
         self.banner_text.value = (
-            f"<b>{html.escape(record.name)}</b> {state} {record.status}: its settings are read-only. Copy them to edit:"
+            f"<b>{html.escape(record.name)}</b> {state}: its settings are read-only. Copy them to edit:"
         )
         self._set_display(self.banner, self.readonly)
         self._show_kind(record)
         self._update_marker()
 
     def _show_kind(self, record: StageRecord) -> None:
-        """For a correction stage: what it adds to its parent, and the eps and f_d it chose."""
-        self._set_display(self.kind_text, record.kind == "correction")
+        """For a correction stage: what it adds to its parent, and the eps and f_d it chose; for a
+        training branch with a frozen network: that it would stay random."""
+        warning = frozen_branch_warning(record.name, record.parent, record.config)
+        self._set_display(self.kind_text, record.kind == "correction" or warning is not None)
+        if warning is not None:
+            self.kind_text.value = f"<span class='mtc-frozen-branch' style='color:#ef6c00'>⚠ {html.escape(warning)}</span>"
         if record.kind != "correction":
             return
         lines = describe_correction(record.correction) if record.correction else [correction_brief(None)]

@@ -74,6 +74,8 @@ class Guard:
             else:
                 if result:
                     self.messages.show(result, "success")
+                elif self.messages.kind == "error":  # an old error does not outlive the next action
+                    self.messages.clear()
 
     def wrap(self, action: Action) -> Callable[..., None]:
         """``action`` as a widget callback (ignores the event argument)."""
@@ -96,14 +98,18 @@ class Popup:
         block = widgets.HTML(f"<pre class='mtc-text' style='color:{colour}'>{html.escape(text)}</pre>")
         self._open(title, [block], [button("CLOSE", self.close)])
 
-    def confirm(self, question: str, on_yes: Action) -> None:
-        """Ask ``question``; YES runs ``on_yes`` (guarded), NO closes the question."""
+    def confirm(self, question: str, on_yes: Action, declined: str = "cancelled: nothing was changed") -> None:
+        """Ask ``question``; YES runs ``on_yes`` (guarded), NO closes the question and says ``declined``."""
 
         def yes() -> None:
             self.close()
             self.guard(on_yes)
 
-        self._open(question, [], [button("YES", yes, style="danger"), button("NO", self.close)])
+        def no() -> None:
+            self.close()
+            self.guard.messages.show(declined)
+
+        self._open(question, [], [button("YES", yes, style="danger"), button("NO", no)])
 
     def close(self) -> None:
         """Hide the pop-up."""

@@ -12,25 +12,33 @@ much sooner; the curves read meanwhile are drawn as soon as it exists.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-from engine.results.curves import LR_AXIS, X_MODES, LossHistory, curve_specs, key_order
+from engine.results.curves import LR_AXIS, X_MODES, LossHistory, curve_specs, key_order, total_notes
 from engine.store import StageRecord, Storage
 
 from .beacon import RenderBeacon
 from .dialogs import Guard
+from .plot_memory import load_memory, save_memory
 from .style import css_name
 
+
+
+KEYS_HINT = "Ctrl/Shift-click: several keys"
+MAX_KEY_ROWS = 10
 
 
 class LossPlot:
     """Loss curves of the ticked stages, growing while they train."""
 
-    def __init__(self, storage: Callable[[], Storage], guard: Guard, deferred: bool = False):
+    def __init__(self, storage: Callable[[], Storage], guard: Guard, deferred: bool = False, project: Path | None = None):
         self._storage = storage
+        self._project = project
+        self._remembered = load_memory(project) if project is not None else {}
         self._guard = guard
         self._quiet = False
         self._histories: dict[str, LossHistory] = {}
@@ -40,15 +48,17 @@ class LossPlot:
         self.stage_toggles = widgets.HBox(layout={"flex_flow": "row wrap"})
         self.stage_toggles.add_class("mtc-plot-stages")
         self.x_mode = widgets.ToggleButtons(options=X_MODES, value=X_MODES[0], description="x")
-        self.keys = widgets.SelectMultiple(options=["total"], value=("total",), rows=4, description="loss")
+        self.keys = widgets.SelectMultiple(options=["total"], value=("total",), rows=1, description="loss")
+        self.keys.tooltip = KEYS_HINT
         self.log_y = widgets.Checkbox(value=True, description="log y", indent=False)
         self.smoothing = widgets.FloatSlider(
             value=0.0, min=0.0, max=0.99, step=0.01, description="smoothing", continuous_update=False
         )
         controls = {"x": self.x_mode, "keys": self.keys, "logy": self.log_y, "smoothing": self.smoothing}
+        self._restore()
         for name, control in controls.items():
             control.add_class(f"mtc-plot-{name}")
-            control.observe(lambda _: None if self._quiet else guard(self.redraw), "value")
+            control.observe(lambda _: None if self._quiet else guard(self._changed), "value")
         self._beacon = [RenderBeacon(lambda width: guard(lambda: self.attach(width)))] if deferred else []
         self._container = widgets.Box(self._beacon)
         self._container.add_class("mtc-loss-plot")
@@ -58,7 +68,7 @@ class LossPlot:
             [
                 widgets.HBox([widgets.HTML("curves of:"), self.stage_toggles]),
                 widgets.HBox([self.x_mode, self.log_y]),
-                widgets.HBox([self.keys, self.smoothing]),
+                widgets.HBox([self.keys, widgets.HTML(f"<small>{KEYS_HINT}</small>"), self.smoothing]),
                 self._container,
             ]
         )
@@ -125,7 +135,8 @@ class LossPlot:
         for name in names:
             toggle = self._toggles.get(name)
             if toggle is None:
-                toggle = widgets.ToggleButton(value=False, description=name, tooltip=f"show the loss curves of {name}")
+                ticked = name in self._remembered.get("shown", ())  # ticked on the last visit
+                toggle = widgets.ToggleButton(value=ticked, description=name, tooltip=f"show the loss curves of {name}")
                 toggle.layout.width = "auto"
                 toggle.add_class(f"mtc-plot-stage-{css_name(name)}")
                 toggle.observe(lambda _: None if self._quiet else self._guard(self._toggled), "value")
@@ -136,7 +147,31 @@ class LossPlot:
 
     def _toggled(self) -> None:
         self._fetch()
+        self._changed()
+
+    def _changed(self) -> None:
+        """A control or a tick changed: redraw, and remember the state for the next visit."""
         self.redraw()
+        if self._project is not None:
+            self._remembered = {
+                "shown": self.shown, "x": self.x_mode.value, "keys": list(self.keys.value),
+                "log_y": self.log_y.value, "smoothing": self.smoothing.value,
+            }  # fmt: skip
+            save_memory(self._project, self._remembered)
+
+    def _restore(self) -> None:
+        """Set the controls as they were on the last visit (unknown values are skipped)."""
+        state = self._remembered
+        if state.get("x") in X_MODES:
+            self.x_mode.value = state["x"]
+        keys = [key for key in state.get("keys", ()) if isinstance(key, str)]
+        if keys:
+            self.keys.options = key_order({"total", *keys})
+            self.keys.value = tuple(keys)
+        if isinstance(state.get("log_y"), bool):
+            self.log_y.value = state["log_y"]
+        if isinstance(state.get("smoothing"), (int, float)):
+            self.smoothing.value = min(max(float(state["smoothing"]), 0.0), 0.99)
 
     def _fetch(self) -> bool:
         """Read the rows added since the last read for every ticked stage; returns whether there were any."""
@@ -170,11 +205,12 @@ class LossPlot:
 
     def _sync_keys(self) -> None:
         seen = {key for name in self.shown if name in self._histories for key in self._histories[name].series}
-        options = key_order(seen | {"total"})
+        options = key_order(seen | {"total"} | set(self.keys.value))  # a chosen key stays until unchosen
         if list(self.keys.options) != options:
             chosen = tuple(key for key in self.keys.value if key in options) or ("total",)
             self._quiet = True
             try:
+                self.keys.rows = min(len(options), MAX_KEY_ROWS)  # every key in sight
                 self.keys.options = options
                 self.keys.value = chosen
             finally:
@@ -183,7 +219,10 @@ class LossPlot:
     def _traces(self) -> list[dict[str, Any]]:
         """Plotly trace specs: per ticked stage and chosen key, a smoothed curve over its faint raw curve."""
         offsets = {name: record.step_offset for name, record in self._records.items()}
+        notes = total_notes(
+            {name: r.config for name, r in self._records.items()}, {name: r.parent for name, r in self._records.items()}
+        )
         return curve_specs(
             self._histories, offsets, self.shown, list(self.keys.value), self.x_mode.value,
-            float(self.smoothing.value), self.log_y.value, list(self._toggles),
+            float(self.smoothing.value), self.log_y.value, list(self._toggles), notes,
         )  # fmt: skip

@@ -45,7 +45,7 @@ def tree_lines(records: Sequence[StageRecord]) -> list[tuple[StageRecord, str]]:
 
 
 class StageRow:
-    """One stage: connector prefix, a button with its name (click selects it) and its status line."""
+    """One stage: connector prefix, a button with its name and its status line; a click on either selects it."""
 
     def __init__(self, name: str, on_select: Callable[[str], None]):
         self.name = name
@@ -54,7 +54,9 @@ class StageRow:
         self.button = widgets.Button(description=name)
         self.button.layout.width = "auto"
         self.button.on_click(lambda _: on_select(name))
-        self.status = widgets.HTML()
+        self.status = widgets.Button(layout={"width": "auto"})  # a flat button: the status text is clickable too
+        self.status.add_class("mtc-stage-status")
+        self.status.on_click(lambda _: on_select(name))
         self.text = name
         self.widget = widgets.HBox([self.prefix, self.button, self.status])
         self.widget.add_class("mtc-stage-row")
@@ -74,9 +76,9 @@ class StageRow:
         self.text = f"{record.name} {line}"
         colour = STATUS_COLOURS.get(record.status, "#000")
         self.prefix.value = f"<pre>{html.escape(prefix)}</pre>"
-        style = f"class='mtc-status-{record.status}' style='color:{colour}'"
-        self.status.value = f"<span {style}>{html.escape(line)}</span>"
-        self.button.tooltip = record.error or record.description or ""
+        self.status.description = line
+        self.status.style.text_color = colour
+        self.status.tooltip = self.button.tooltip = record.error or record.description or ""
         self.button.button_style = "info" if selected else ""
         if selected:
             self.widget.add_class("mtc-selected")

@@ -21,11 +21,14 @@ CSS = """
 .mtc-app .mtc-panel-title { font-weight: 600; font-size: 1.1em; }
 .mtc-app .mtc-stage-row { align-items: center; margin: 0; }
 .mtc-app .mtc-stage-row.mtc-selected { background: #e3f2fd; border-radius: 4px; }
+.mtc-app .mtc-stage-status { background: transparent; box-shadow: none; padding: 0 4px; }
+.mtc-app .mtc-stage-status:hover { text-decoration: underline; }
 .mtc-app .mtc-tree-prefix pre { margin: 0; font-family: monospace; color: #888; }
 .mtc-app .mtc-field-message { color: #b00020; font-size: 0.9em; }
 .mtc-app .mtc-unsaved { color: #ef6c00; font-weight: 600; }
 .mtc-app .mtc-readonly-banner { background: #fff8e1; border-radius: 4px; padding: 4px 8px; }
-.mtc-app pre.mtc-text { white-space: pre; font-size: 0.85em; max-height: 420px; overflow: auto; }
+.mtc-app pre.mtc-text { white-space: pre; font-size: 0.85em; max-height: 420px; overflow: auto;
+  font-family: monospace; line-height: 1.3; }  /* the CLI's text, aligned as in a terminal */
 .mtc-app .mtc-loss-plot > .js-plotly-plot { flex: 1 1 auto; min-width: 0; }  /* the figure takes the panel's width */
 </style>
 """

@@ -14,7 +14,7 @@ from engine.stages import StageBook
 
 from conftest import example_project, run_mtc
 from processes import free_port, mtc_process, stop_workers, wait_listening
-from test_browser import CHROMIUM, CHROMIUM_ARGS, button, message, open_configurator
+from test_browser import CHROMIUM, browser, button, message, open_configurator  # noqa: F401  (fixture)
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -27,16 +27,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install chromium"),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[sync_api.Browser]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +111,13 @@ def test_compare_row_selects_the_stage_and_sweep_dialog_creates_stages(
     page.locator(".mtc-tree-view").get_by_role("button", name="graph").click()
     page.locator(".mtc-graph-node-stage2").click()
     sync_api.expect(page.locator(".mtc-stage-stage2.mtc-selected")).to_have_count(1)
+
+    button(page, "TRAINING").click()  # the CLI's text in a monospace block, single-spaced
+    font, line, size = page.locator(".mtc-popup pre.mtc-text").evaluate(
+        "e => { const s = getComputedStyle(e); return [s.fontFamily, parseFloat(s.lineHeight), parseFloat(s.fontSize)]; }"
+    )
+    assert "monospace" in font and line < 1.5 * size, (font, line, size)
+    button(page, "CLOSE").click()
 
     button(page, "SWEEP").click()
     dialog = page.locator(".mtc-sweep-dialog")

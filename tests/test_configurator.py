@@ -331,7 +331,7 @@ def test_train_plots_growing_curves_then_cancel_copy_and_solution(
 
     # a stage that has run is read-only, with copies into a new branch or a child
     assert app.form.readonly and app.form.field("training.max_steps").input.disabled
-    assert visible(app.widget, app.form.banner) and "has run done" in app.form.banner_text.value
+    assert visible(app.widget, app.form.banner) and "has finished training" in app.form.banner_text.value
     click(app, "COPY AS NEW BRANCH")
     assert app.selected == "stage2" and not app.form.readonly
     assert stored(heat, "stage2") == stored(heat, "stage1")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..kinds import precision_warning
 from ..stages import StageBook
+from ..stages.branch_warnings import frozen_branch_warning
 from ..stages.database import display_url
 from ..store import STAGE_KINDS, StageRecord, database_url
 from .first_order_form import add_flag, switch_to_first_order
@@ -125,6 +126,7 @@ def run_new(args: argparse.Namespace) -> int:
         record = book.new_branch(args.name, args.source, args.assignments, args.description)
     origin = f"the settings of {args.source}" if args.source else "the default settings"
     print(f"created {record.name}: a new training branch from {origin}")
+    _warn(record)
     return 0
 
 
@@ -152,8 +154,11 @@ def run_set(args: argparse.Namespace) -> int:
 
 
 def _warn(record: StageRecord) -> None:
-    warning = precision_warning(record.name, record.kind, record.config)
-    if warning:
+    warnings = [
+        precision_warning(record.name, record.kind, record.config),
+        frozen_branch_warning(record.name, record.parent, record.config),
+    ]
+    for warning in filter(None, warnings):
         print(f"mtc: warning: {warning}", file=sys.stderr)
 
 

@@ -75,7 +75,7 @@ def compare_stages(storage: Storage, names: Sequence[str] = (), tag: str | None 
         if not records:
             raise MtcError(f"no stage is tagged {tag!r}: sweeps are named sweep1, sweep2, ... (`mtc stage list`)")
     losses = {r.name: loss_summary(storage.loss_rows(r.name)) for r in records}
-    keys = _union(list(summary) for summary in losses.values())
+    keys = [k for k in _union(list(summary) for summary in losses.values()) if k not in NOT_LOSSES]
     targets = _union(list((r.errors or {}).get("outputs", {})) for r in records)
     settings = differing_settings([r.config for r in records])
     rows = [_row(r, losses[r.name], settings) for r in records]
@@ -150,7 +150,7 @@ def _row(record: StageRecord, losses: Mapping[str, Mapping[str, float]], setting
 def _union(lists: Iterable[list[str]]) -> list[str]:
     seen: dict[str, None] = {}
     for items in lists:
-        seen.update(dict.fromkeys(k for k in items if k not in NOT_LOSSES))
+        seen.update(dict.fromkeys(items))
     return list(seen)
 
 

@@ -119,10 +119,12 @@ def curve_specs(
     smoothing: float = 0.0,
     log_y: bool = True,
     colour_order: Sequence[str] = (),
+    total_notes: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Plotly trace specs: per stage and key, a curve (smoothed over its faint raw curve when
     ``smoothing`` > 0), a colour per stage (by its place in ``colour_order``), a dash per key, and
-    ``lr`` on its own axis (``y2``, see ``LR_AXIS``)."""
+    ``lr`` on its own axis (``y2``, see ``LR_AXIS``). A stage's ``total`` with a note (see
+    ``total_notes``) is labelled with it and dotted: it does not continue its parent's total."""
     order = list(colour_order) or list(stages)
     specs: list[dict[str, Any]] = []
     for name in stages:
@@ -132,11 +134,13 @@ def curve_specs(
             if series is None or not len(series.steps):
                 continue
             label = name if len(keys) == 1 else f"{name} · {key}"
+            note = (total_notes or {}).get(name) if key == "total" else None
+            label += f" ({note})" if note else ""
             uid = re.sub(r"[^A-Za-z0-9_-]", "_", f"{name}--{key}")  # plotly uses it in CSS selectors
             x = x_values(series, x_mode, offsets.get(name, 0))
             y = np.where(np.isfinite(series.values), series.values, np.nan)
             keep = downsample(len(x))
-            line = {"color": PALETTE[order.index(name) % len(PALETTE)], "dash": DASHES[index % len(DASHES)]}
+            line = {"color": PALETTE[order.index(name) % len(PALETTE)], "dash": "dot" if note else DASHES[index % len(DASHES)]}
             common = {"x": x[keep], "y": y[keep], "mode": "lines", "line": line, "legendgroup": label,
                       "yaxis": "y2" if key == "lr" else "y"}  # fmt: skip
             if smoothing > 0:
@@ -145,3 +149,23 @@ def curve_specs(
                 common = {**common, "y": smooth(y, smoothing, log_y)[keep]}
             specs.append({**common, "uid": f"{uid}--curve", "name": label, "opacity": 1.0, "showlegend": True})
     return specs
+
+
+def total_notes(configs: Mapping[str, Mapping[str, Any]], parents: Mapping[str, str | None]) -> dict[str, str]:
+    """Per child stage whose ``total`` sums other constraints than its parent's: ``total without c``
+    (or ``total with c``), so that its curve is not read as the continuation of its parent's."""
+    notes = {}
+    for name, parent in parents.items():
+        if parent is None or parent not in configs:
+            continue
+        mine, theirs = _included(configs[name]), _included(configs[parent])
+        parts = [f"without {', '.join(sorted(theirs - mine))}"] if theirs - mine else []
+        parts += [f"with {', '.join(sorted(mine - theirs))}"] if mine - theirs else []
+        if parts:
+            notes[name] = "total " + " and ".join(parts)
+    return notes
+
+
+def _included(config: Mapping[str, Any]) -> set[str]:
+    sections = (config.get("constraints", {}), config.get("data", {}))
+    return {name for section in sections for name, settings in section.items() if settings.get("include", True)}

@@ -10,9 +10,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from engine.errors import MtcError
 from engine.problem import Problem, load_problem
 from engine.results.evaluation import evaluation_points, reference_errors
+from engine.results.grid import Predict
 from engine.store import StageRecord, Storage
 
 MEASURED = ("done",)
@@ -44,7 +47,7 @@ def update_errors(project: Path, storage: Storage, stages: Sequence[str] | None 
     return [record.name for record in records]
 
 
-def measured(problem: Problem, predict: Any, points: dict, fingerprint: str) -> dict[str, Any]:
+def measured(problem: Problem, predict: Predict, points: dict[str, np.ndarray], fingerprint: str) -> dict[str, Any]:
     """The stored form: the reference's fingerprint, the number of points, and the errors per target."""
     count = len(next(iter(points.values())))
     return {"reference": fingerprint, "points": count, "outputs": reference_errors(problem, predict, points)}
