@@ -21,6 +21,8 @@ import pytest
 from engine.project import create_project
 from engine.stages import StageBook
 
+from ci_guard import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401 (hooks)
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -62,32 +64,3 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
 
-
-# -- on CI (CI=true) the browser tests must run: their skips become failures ---------------------------
-
-BROWSER_MODULE = "test_browser.py"  # skipped whole at import when Playwright is missing
-
-
-def on_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() == "true"
-
-
-def _fail_skip_on_ci(report: pytest.CollectReport | pytest.TestReport) -> None:
-    """Turn a skipped browser test (or module) into a failure that names why it would have skipped."""
-    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-    report.outcome = "failed"
-    report.longrepr = f"CI=true: the browser tests must run, not skip ({reason})"
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
-    report = (yield).get_result()
-    if on_ci() and report.skipped and item.get_closest_marker("browser"):
-        _fail_skip_on_ci(report)
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_make_collect_report(collector: pytest.Collector) -> Any:
-    report = (yield).get_result()
-    if on_ci() and report.skipped and collector.path is not None and collector.path.name == BROWSER_MODULE:
-        _fail_skip_on_ci(report)
