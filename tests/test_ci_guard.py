@@ -31,10 +31,10 @@ SKIPPING_MODULE = """
 
 
 def run_pytest(folder: Path, ci: str | None) -> subprocess.CompletedProcess:
-    """pytest on ``folder`` with this suite's conftest loaded as a plugin and CI set to ``ci``."""
+    """pytest on ``folder`` with the ci_guard hooks loaded as a plugin and CI set to ``ci``."""
     env = {k: v for k, v in os.environ.items() if k != "CI"} | ({"CI": ci} if ci is not None else {})
     env["PYTHONPATH"] = os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")])
-    command = [sys.executable, "-m", "pytest", "-p", "conftest", "-rs", "-p", "no:cacheprovider", str(folder)]
+    command = [sys.executable, "-m", "pytest", "-p", "ci_guard", "-rs", "-p", "no:cacheprovider", str(folder)]
     return subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=120)
 
 
