@@ -25,6 +25,7 @@ as not run, with the reason.
 
     python benchmarks/precision.py [--problems precision-1d,two-frequency-1d,poisson-2d,heat-interface]
         [--budget 60] [--adam 2000] [--width 20] [--depth 3] [--split 0.5,0.25,0.25] [--hard]
+        [--finishers lbfgs,lm,engd] [--no-corrections] [--no-deepxde] [--deepxde-lbfgs 2000]
         [--threads 1] [--json results.json]
 """
 
@@ -230,15 +231,17 @@ def bench_problem(problem: Problem, root: Path, args: argparse.Namespace, split:
     deadline = time.process_time() + args.budget
     adam = bench.config(f"training.max_steps={args.adam}", f"scheduler.decay_steps={max(1, args.adam // 6)}")
     bench.train(adam_run, "adam", adam, None, "standard", deadline)
-    runs = [single(bench, finisher, "adam", adam_run) for finisher in FINISHERS]
+    finishers = args.finishers.split(",")
+    runs = [single(bench, finisher, "adam", adam_run) for finisher in finishers]
     for run in runs:
         run.name += variant
         print(f"  {problem.example} {run.name}: {run.metrics} in {run.seconds:.0f} s", file=sys.stderr, flush=True)
-    best = min(zip(FINISHERS, runs), key=lambda pair: pair[1].metrics["relative_l2"])[0]
-    chain = corrected(bench, best, split)
-    chain.name += variant
-    runs.append(chain)
-    if not hard:
+    if args.corrections:
+        best = min(zip(finishers, runs), key=lambda pair: pair[1].metrics["relative_l2"])[0]
+        chain = corrected(bench, best, split)
+        chain.name += variant
+        runs.append(chain)
+    if not hard and args.deepxde:
         if problem.deepxde:
             runs.append(Run("DeepXDE (Adam + L-BFGS)", note=f"not run: {problem.deepxde}"))
         elif importlib.util.find_spec("deepxde") is None:
@@ -299,6 +302,9 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=3, help="hidden layers of every network")
     parser.add_argument("--split", default="0.5,0.25,0.25", help="budget (and Adam steps) of stage 1 and each correction")
     parser.add_argument("--deepxde-lbfgs", type=int, default=2000, help="DeepXDE's L-BFGS iteration cap")
+    parser.add_argument("--finishers", default=",".join(FINISHERS), help="finishing optimizers to compare")
+    parser.add_argument("--no-corrections", dest="corrections", action="store_false", help="skip the correction chain")
+    parser.add_argument("--no-deepxde", dest="deepxde", action="store_false", help="skip DeepXDE")
     parser.add_argument("--hard", action="store_true", help="also run with constraints.<C>.hard=true on Dirichlet constraints")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: steady timings on a shared CPU)")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -308,6 +314,8 @@ def main() -> None:
     split = [float(s) for s in args.split.split(",")]
     if len(split) < 2 or not math.isclose(sum(split), 1.0):
         parser.error("--split needs two or more shares adding up to 1")
+    if not set(args.finishers.split(",")) <= set(FINISHERS):
+        parser.error(f"--finishers: choose from {', '.join(FINISHERS)}")
     unknown = [p for p in args.problems.split(",") if p not in PROBLEMS]
     if unknown:
         parser.error(f"unknown problem(s) {unknown}: choose from {', '.join(PROBLEMS)}")
