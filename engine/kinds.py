@@ -54,6 +54,7 @@ def describe_correction(record: Mapping[str, Any]) -> list[str]:
         + (f"; the residual's own peak: {e['f_residual']:.4g}" if e.get("f_residual") is not None else "") + "), "
         f"residual RMS = {e['residual_rms']:.3e} of {e['constraint'] or '-'} (order {e['order']}, "
         f"coefficient {e['coefficient']:.3g}); {e['method']}"
+        + (f"; its correction is times phi (RMS {e['phi_rms']:.3g}), so it is scaled by eps / RMS(phi)" if "phi_rms" in e else "")
         for out, e in record.get("outputs", {}).items()
     ]
     lines += [

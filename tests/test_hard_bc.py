@@ -111,8 +111,9 @@ def test_several_pieces_in_one_dimension_train_and_stay_exact(project_with, tmp_
         """
         from cfg import *
         [x], [u] = p.add_neural_network(name="NN", inputs=["x"], outputs=["u"])
+        w = p.add_submodel("w", 3 * u + x)
         line = p.Line1D("line", 0, 1)
-        p.add_constraint("eq", enforce(equation=Eq(u.diff(x, 2), -pi ** 2 * sin(pi * x)), on_domain=p.add_interior_subdomain("i", geom=line)))
+        p.add_constraint("eq", enforce(equation=Eq(w.diff(x, 2), -3 * pi ** 2 * sin(pi * x)), on_domain=p.add_interior_subdomain("i", geom=line)))
         p.add_constraint("left", enforce(equation=Eq(u, 2), on_domain=p.add_boundary_subdomain("a", geom=line, criteria=Eq(x, 0))))
         p.add_constraint("right", enforce(equation=Eq(u, -1), on_domain=p.add_boundary_subdomain("b", geom=line, criteria=Eq(x, 1))))
         """
@@ -126,14 +127,20 @@ def test_several_pieces_in_one_dimension_train_and_stay_exact(project_with, tmp_
     model = load_stage(folder, "s1")
     out = model.predict({"x": np.array([0.0, 1.0, 0.5])})
     np.testing.assert_allclose(out["u"][:2], [2.0, -1.0], rtol=0, atol=1e-14)
+    np.testing.assert_allclose(out["w"][:2], [6.0, -2.0], rtol=0, atol=1e-13)  # submodels see the hard output
     assert out["residual_left"][0] == 0 and out["residual_right"][1] == 0  # residual columns use the hard output
 
     # a correction of the hard parent keeps the boundary values exact (its correction is times phi)
     config2 = set_values(config, ["training.max_steps=5"], load_problem(folder).outline())
     train_stage(StagePlan(folder, "s2", config2, parent="s1", kind="correction"))
-    corrected = load_stage(folder, "s2").predict({"x": np.array([0.0, 1.0, 0.5])})["u"]
+    model2 = load_stage(folder, "s2")
+    corrected = model2.predict({"x": np.array([0.0, 1.0, 0.5])})["u"]
     np.testing.assert_allclose(corrected[:2], [2.0, -1.0], rtol=0, atol=1e-14)
     assert corrected[2] != out["u"][2]
+    # phi = 1 - sqrt(x^2 + (1 - x)^2) on [0, 1], RMS 0.21: the correction network is scaled by eps / 0.21
+    record = model2.correction["outputs"]["u"]
+    assert record["phi_rms"] == pytest.approx(0.209, abs=0.005)
+    assert model2.networks["NN"].inner.eps.item() == pytest.approx(record["eps"] / record["phi_rms"])
 
 
 # -- refusals -------------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ class HardOutputs(nn.Module):
                 continue
             distances = [joined_distance(c.pieces, columns) for c in conditions]
             values = [self._values[c.constraint](columns) for c in conditions]
-            phi = reduce(r_equivalence, distances)
+            phi = reduce(r_equivalence, distances)  # engine.problem.hard.output_distance, reusing the distances
             outputs.append(blend(distances, values) + phi * raw[:, k])
         return torch.stack(outputs, dim=1)
 

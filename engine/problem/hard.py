@@ -13,15 +13,18 @@ output must not share a piece nor disagree where their pieces meet.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable
+from functools import reduce
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import sympy
 from sympy import Derivative
 from sympy.core.function import AppliedUndef
 
-from .geometry.distance import BoundaryPiece, NoDistance, boundary_pieces, extent, piece_points, point_columns
-from .sampling import compile_criteria
+from .geometry.distance import (
+    BoundaryPiece, NoDistance, boundary_pieces, extent, joined_distance, piece_points, point_columns, r_equivalence,
+)  # fmt: skip
+from .sampling import compile_criteria, sample_subdomain
 
 if TYPE_CHECKING:
     from .entities import Constraint
@@ -199,3 +202,28 @@ def check_hard(problem: "Problem", names: Iterable[str]) -> tuple[str, str] | No
     except HardRefusal as exc:
         return exc.constraint, exc.reason
     return None
+
+
+def output_distance(conditions: Sequence[HardCondition], columns: Mapping[str, Any]) -> Any:
+    """phi of one output: the R-equivalence of its conditions' distances (numpy arrays or torch tensors)."""
+    return reduce(r_equivalence, [joined_distance(c.pieces, columns) for c in conditions])
+
+
+def distance_rms(problem: "Problem", conditions: Sequence[HardCondition], output: str, points: int = 4096) -> float:
+    """The RMS of ``output``'s phi over the first interior subdomain in its coordinates (1 without conditions).
+
+    A correction of a hard output adds ``eps * phi * u_corr``; dividing its eps by this keeps
+    ``u_corr`` an O(1) function (it learns ``e / (eps phi)``).
+    """
+    mine = [c for c in conditions if c.output == output]
+    if not mine:
+        return 1.0
+    dims = mine[0].pieces[0].dims
+    interiors = [sd for sd in problem.subdomains.values() if sd.kind == "interior" and sd.geometry.dims == dims]
+    if not interiors:
+        return 1.0
+    sd = interiors[0]
+    sample = sample_subdomain(sd.geometry, "interior", points, sd.params, sd.criteria, np.random.default_rng(0), name=sd.name)
+    phi = np.asarray(output_distance(mine, {d: sample[d] for d in dims}), dtype=float)
+    rms = float(np.sqrt(np.mean(phi**2)))
+    return rms if rms > 0 else 1.0

@@ -13,6 +13,7 @@ from ..kinds import float32_warning
 from ..nets import CorrectedNetwork, build_network, correction_config
 from ..nets.corrected import depth
 from ..problem import Problem
+from ..problem.hard import distance_rms, hard_conditions
 from .correction import estimate_corrections
 from .correction_weights import constraint_weights
 from .networks import bind, restore_networks
@@ -60,7 +61,8 @@ def add_corrections(
     """The correction stage's modules and specs, and the record of what it computed.
 
     Each network the stage trains (``nets.<NET>.trainable``) becomes ``parent + eps * u_corr``
-    with one Fourier-feature correction network per output; the others stay the parent's,
+    with one Fourier-feature correction network per output (for an output with hard boundary
+    values, whose correction is multiplied by phi, ``eps / RMS(phi)``); the others stay the parent's,
     frozen. ``saved`` is the parent's checkpoint, which must be the end of the parent's training.
     """
     check_correctable(problem, plan.stage)
@@ -80,6 +82,7 @@ def add_corrections(
         problem, compile_problem(problem), bind(problem, base, hard), config, outputs, dtype, device, training["seed"]
     )
     weights = constraint_weights(estimates)
+    conditions = hard_conditions(problem, hard)
     modules: dict[str, torch.nn.Module] = {}
     specs: dict[str, Any] = {}
     record_outputs: dict[str, Any] = {}
@@ -94,14 +97,16 @@ def add_corrections(
             build_network(c, len(net.inputs), 1, seed=training["seed"] + 1000 * level + 10 * index + i, dtype=dtype)
             for i, c in enumerate(configs)
         ]
-        module = CorrectedNetwork(base[name], networks, [e.eps for e in found]).requires_grad_(True)
+        phi = [distance_rms(problem, conditions, e.output) for e in found]  # 1 for an output without hard conditions
+        scales = [e.eps / p for e, p in zip(found, phi)]
+        module = CorrectedNetwork(base[name], networks, scales).requires_grad_(True)
         modules[name] = module.to(device)
         specs[name] = {
             "kind": "corrected", "base": base_specs[name], "corrections": configs,
-            "eps": [e.eps for e in found], "f_d": [e.f_d for e in found], "stage": plan.stage,
+            "eps": scales, "f_d": [e.f_d for e in found], "stage": plan.stage,
         }  # fmt: skip
-        for e in found:
-            record_outputs[e.output] = {"network": name, "level": level, **e.to_json()}
+        for e, p in zip(found, phi):
+            record_outputs[e.output] = {"network": name, "level": level, **e.to_json(), **({"phi_rms": p} if p != 1.0 else {})}
     warnings = [float32_warning(plan.stage)] if training["precision"] != "float64" else []
     record = {
         "parent": plan.parent,
