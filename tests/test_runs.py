@@ -13,6 +13,7 @@ import pytest
 
 from engine.stages import StageBook
 from engine.store import open_storage
+from engine.worker.registry import pid_alive
 
 from conftest import REPO, example_project, run_mtc, wait_until
 
@@ -106,3 +107,19 @@ def test_output_piped_into_head_ends_quietly(tmp_path):
         text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
     )  # fmt: skip
     assert result.stdout == "line 0\nline 1\n" and result.stderr == ""
+
+
+def test_cancel_kills_a_worker_that_does_not_answer(hello):
+    with StageBook(hello) as book:
+        book.edit("stage1", ["training.max_steps=100000"])
+    assert run_mtc("train", "--detach", cwd=hello).returncode == 0
+    with open_storage(hello) as storage:
+        wait_until(lambda: (storage.get_stage("stage1").last_step or 0) > 10, 120, "stage1 to start")
+        pid = storage.get_stage("stage1").worker_pid
+    os.kill(pid, signal.SIGSTOP)  # hung: it neither heartbeats nor sees the cancel flag
+    result = run_mtc("cancel", "stage1", "--timeout", "2", cwd=hello)
+    assert result.returncode == 0 and result.stdout == "stage1: cancelled (worker killed)\n", result.stdout + result.stderr
+    wait_until(lambda: not pid_alive(pid), 10, "the worker to be gone")
+    with open_storage(hello) as storage:
+        record = storage.get_stage("stage1")
+    assert record.status == "cancelled" and f"its worker (pid {pid} on " in record.error and "was killed" in record.error

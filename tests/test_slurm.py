@@ -11,7 +11,9 @@ import sys
 
 import pytest
 
+from engine.errors import MtcError
 from engine.stages import StageBook
+from engine.stages.launchers.slurm import slurm_options, time_minutes
 from engine.store import open_storage
 
 from conftest import example_project, run_mtc, wait_until
@@ -40,7 +42,7 @@ def test_two_slurm_jobs_train_two_stages_and_a_cancelled_jobs_stage_resumes(on_p
     project = on_postgres
     with StageBook(project) as book:
         book.edit("stage1", [f"training.max_steps={STEPS}", "training.checkpoint_every=500", "training.log_every=10"])
-        book.new_branch("stage2", source="stage1", assignments=["training.max_steps=3000"])
+        book.new_branch("stage2", source="stage1", assignments=["training.max_steps=5000"])
     result = run_mtc("train", "--all", "--launcher", "slurm", "--workers", "2", "--time", "00:30:00", cwd=project)
     assert result.returncode == 0, result.stdout + result.stderr
     jobs = re.search(r"submitted SLURM job (\S+), (\S+) \(one `mtc worker` each\)", result.stdout)
@@ -117,3 +119,12 @@ def test_slurm_is_refused_without_sbatch_or_submitit(on_postgres, tmp_path):
         assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
     with open_storage(project) as storage:
         assert storage.get_stage("stage1").status == "draft"  # nothing queued
+
+
+def test_slurm_flags_are_checked():
+    assert time_minutes("04:00:00") == 240 and time_minutes("00:00:30") == 1 and time_minutes("01:30:01") == 91
+    assert slurm_options(["account=phys", "qos=long", "mail-type=END"]) == {"account": "phys", "qos": "long", "mail_type": "END"}
+    with pytest.raises(MtcError, match=r"--time '4h' is not HH:MM:SS"):
+        time_minutes("4h")
+    with pytest.raises(MtcError, match=r"--slurm-option 'account' is not KEY=VALUE"):
+        slurm_options(["account"])

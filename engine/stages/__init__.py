@@ -15,6 +15,7 @@ Public API::
     upgrade_database(project_dir) -> (before, after)
     problem_hash(project_dir) / stage_folder(project_dir, name)
 
+Running stages (submit, train through a launcher, cancel, status, reap) is ``engine.stages.runs``;
 ``engine.stages.export`` (loss tables with pandas) is imported on demand.
 """
 

@@ -139,8 +139,7 @@ def cancel(storage: Storage, name: str, timeout: float = 20.0) -> str:
         if reached and _wait_until_stopped(storage, name, 5.0):
             return storage.get_stage(name).status
     if not reached:
-        where = f"job {record.worker_job}" if record.worker_job else f"pid {record.worker_pid}"
-        return f"still running on {record.worker_host} ({where}): its worker did not answer within {timeout:g}s"
+        return f"still running ({_worker(record)}): its worker did not answer within {timeout:g}s and cannot be reached from here"
     force_cancelled(storage, name, f"cancelled: its worker ({_worker(record)}) was killed after not answering")
     return "cancelled (worker killed)"
 

@@ -108,10 +108,14 @@ def heartbeat(storage: Storage, claim: Claim) -> Beat:
 
 
 def record_rows(storage: Storage, claim: Claim, rows: Sequence[LossRow]) -> None:
-    """Insert loss rows while the claim holds (one transaction); raises ClaimLost otherwise."""
+    """Insert loss rows while the claim holds (one transaction); raises ClaimLost otherwise.
+
+    Exclusive (the writer lock): row ids are then committed in id order on PostgreSQL too,
+    so pollers reading ``id > last seen`` never skip a row committed late.
+    """
     if not rows:
         return
-    with storage.session(write=True, exclusive=False) as session:
+    with storage.session(write=True) as session:
         if not _guarded(session, claim, last_step=max(step for step, *_ in rows)):
             raise ClaimLost(f"stage {claim.stage!r} is no longer held by this worker")
         session.execute(insert_ignore(session), loss_values(claim.stage_id, claim.attempt, rows))
@@ -161,11 +165,14 @@ def _cancel_queued_below(session: Session, stage_id: int, reason: str) -> None:
 
 def reap_stale(storage: Storage, stale_after: float, max_attempts: int) -> list[str]:
     """Requeue running stages whose heartbeat is older than ``stale_after`` s (failed after max_attempts)."""
+    def stale(session: Session) -> Any:
+        return select(Stage).where(Stage.status == "running", Stage.heartbeat_at < seconds_ago(session, stale_after))
+
+    with storage.session(write=False) as session:  # most polls find nothing: no write lock for them
+        if session.scalar(stale(session).with_only_columns(func.count())) == 0:
+            return []
     with storage.transaction(), storage.session(write=True) as session:
-        stale = session.scalars(
-            select(Stage).where(Stage.status == "running", Stage.heartbeat_at < seconds_ago(session, stale_after))
-        ).all()
-        return [_reap(session, stage, max_attempts, "stopped heartbeating") for stage in stale]
+        return [_reap(session, stage, max_attempts, "stopped heartbeating") for stage in session.scalars(stale(session))]
 
 
 def reap_dead(storage: Storage, host: str, alive: Callable[[int], bool], max_attempts: int) -> list[str]:
@@ -173,6 +180,10 @@ def reap_dead(storage: Storage, host: str, alive: Callable[[int], bool], max_att
 
     No need to wait for a stale heartbeat when the worker's own host can see it is gone.
     """
+    here = select(Stage.worker_pid).where(Stage.status == "running", Stage.worker_host == host)
+    with storage.session(write=False) as session:  # most polls find nothing: no write lock for them
+        if all(alive(pid) for pid in session.scalars(here) if pid is not None):
+            return []
     with storage.transaction(), storage.session(write=True) as session:
         running = session.scalars(select(Stage).where(Stage.status == "running", Stage.worker_host == host)).all()
         dead = [stage for stage in running if stage.worker_pid is not None and not alive(stage.worker_pid)]

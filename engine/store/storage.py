@@ -6,9 +6,9 @@ calls into one write transaction that holds the write lock throughout (SQLite's
 ``BEGIN IMMEDIATE``, a PostgreSQL advisory lock), so read-modify-write never races.
 A ``Storage`` belongs to one process: create a new one after fork or spawn.
 
-Loss-row ids only grow (never reused), so ``loss_rows(after_id=...)`` polling is
-exact on SQLite, where writers commit one at a time. On PostgreSQL concurrent
-writers may commit ids out of order, so a poller can skip a row committed late.
+Loss-row ids only grow (never reused), and loss rows are written under the writer
+lock on both backends, so ids are committed in order and ``loss_rows(after_id=...)``
+polling never skips a row.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class Storage:
         """A Session inside the active ``transaction()``, else a short one of its own (for store modules).
 
         A write session is ``exclusive`` (one writer at a time, see ``dialects.serialize_writers``)
-        unless the caller's writes are single atomic statements (claim, heartbeat, loss rows).
+        unless the caller's writes are single atomic statements (claim, heartbeat).
         """
         active = getattr(self._local, "session", None)
         if active is not None:

@@ -110,7 +110,7 @@ class SlurmLauncher:
         return [Job(job.job_id) for job in jobs]
 
     def stop(self, record: StageRecord, sig: int) -> bool:
-        if not record.worker_job:
+        if not record.worker_job or shutil.which("scancel") is None:
             return False
         name = signal.Signals(sig).name.removeprefix("SIG")
         done = subprocess.run(["scancel", f"--signal={name}", record.worker_job], capture_output=True, text=True)
