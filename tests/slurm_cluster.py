@@ -71,8 +71,11 @@ class SlurmCluster:
         return _client(["squeue", "--noheader", "--format=%i %T"], self.env).stdout
 
     def stop(self) -> None:
-        """Cancel every job, stop the daemons and delete the folder."""
+        """Cancel every job (waiting for their steps to end), stop the daemons and delete the folder."""
         _client(["scancel", "--full", "--user=root"], self.env)
+        deadline = time.monotonic() + 30
+        while self.squeue().strip() and time.monotonic() < deadline:
+            time.sleep(0.5)
         for name in reversed(DAEMONS):
             pid_file = self.folder / f"{name}.pid"
             pid = int(pid_file.read_text()) if pid_file.is_file() else self.processes.get(name)
