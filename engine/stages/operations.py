@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import ConfigError, ProblemOutline, default_config, merge_with_problem, set_values
-from engine.kinds import correction_defaults
+from engine.kinds import GAUSS_NEWTON, correction_defaults
 from engine.problem import load_problem
 from engine.problem.loader import PROBLEM_FILE
 from engine.stages.backup import backup_database
@@ -29,7 +29,6 @@ from engine.stages.database import database_exists
 from engine.stages.errors import StageError
 from engine.stages.files import problem_hash, remove_project_files, remove_stage_folders, stage_folder
 from engine.stages.training_summary import training_summary
-from engine.train.optim.size_check import gauss_newton_refusal
 from engine.store import (
     STAGE_KINDS,
     StageHasChildrenError,
@@ -321,6 +320,10 @@ class StageBook:
 
 def _refuse_unfit_optimizer(config: Mapping[str, Any], outline: ProblemOutline, kind: str) -> None:
     """An lm/engd optimizer (or ``then_lm_steps``) that cannot solve for the stage's networks is refused here."""
+    if config["optimizer"]["name"] not in GAUSS_NEWTON and not config["training"]["then_lm_steps"]:
+        return
+    from engine.train.optim.size_check import gauss_newton_refusal  # imports torch: only for such stages
+
     refusal = gauss_newton_refusal(config, outline, kind)
     if refusal:
         raise StageError(refusal)
