@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import ConfigError, ProblemOutline, default_config, merge_with_problem, set_values
-from engine.kinds import correction_defaults
+from engine.kinds import GAUSS_NEWTON, correction_defaults
 from engine.problem import load_problem
 from engine.problem.loader import PROBLEM_FILE
 from engine.stages.backup import backup_database
@@ -335,7 +335,9 @@ class StageBook:
 
 def _refuse_unfit_optimizer(config: Mapping[str, Any], outline: ProblemOutline, kind: str) -> None:
     """An lm/engd optimizer (or ``then_lm_steps``) that cannot solve for the stage's networks is refused here."""
-    from engine.train.optim.size_check import gauss_newton_refusal  # torch: not for commands that only read
+    if config["optimizer"]["name"] not in GAUSS_NEWTON and not config["training"]["then_lm_steps"]:
+        return
+    from engine.train.optim.size_check import gauss_newton_refusal  # imports torch: only for such stages
 
     refusal = gauss_newton_refusal(config, outline, kind)
     if refusal:
