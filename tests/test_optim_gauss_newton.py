@@ -181,3 +181,19 @@ def test_lm_without_cg_on_a_large_network_is_refused_when_set_and_nothing_is_wri
         with pytest.raises(MtcError, match="4353 parameters, more than optimizer.lm_max_dense=2000"):
             book.new_child("stage1", "wide", ["nets.NN.layer_size=64"])  # keeps lm without CG
         book.new_child("stage1", "fine", ["nets.NN.layer_size=64", "optimizer.name=adam", "training.then_lm_steps=5"])
+
+
+@pytest.mark.parametrize("activation", ["silu", "gelu", "sin"])
+def test_lm_steps_train_networks_of_any_activation(hello, activation):
+    cfg = config(hello, f"nets.NN.activation={activation}", "training.max_steps=1", "training.then_lm_steps=3")
+    outcome, rows, _ = run(hello, activation, cfg)
+    totals = series(rows, "total")
+    assert outcome == "done" and totals[-1] < totals[0]
+
+
+def test_lm_on_a_problem_with_learned_unknowns_is_refused_when_set(tmp_path):
+    folder = example_project(tmp_path / "inverse", "inverse-1d")
+    refused = run_mtc("stage", "set", "stage1", "optimizer.name=lm", cwd=folder)
+    assert refused.returncode != 0 and "lm does not learn unknown constants (k)" in refused.stderr
+    accepted = run_mtc("stage", "set", "stage1", "optimizer.name=lm", "unknowns.k.trainable=false", cwd=folder)
+    assert accepted.returncode == 0, accepted.stderr

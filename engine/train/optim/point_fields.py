@@ -4,8 +4,9 @@
 :class:`~engine.compile.BatchFields` (``derivative``, ``column``, ``size``, ``dtype``,
 ``device``) for a batch of one point, with the trainable parameters passed in explicitly, so
 ``vmap(jacrev(residual at a point))`` gives every point's row of the Jacobian in one pass.
-Input derivatives are nested forward-mode Jacobians of the network at the point (a network has
-few inputs), cached per network and order.
+Input derivatives are nested reverse-mode Jacobians of the network at the point (a network has
+few inputs and outputs; forward mode would miss activations such as silu, whose backward has no
+forward-mode rule), cached per network and order.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from typing import Callable, Mapping
 
 import torch
-from torch.func import functional_call, jacfwd
+from torch.func import functional_call, jacrev
 
 from ...compile import NetworkBinding
 
@@ -58,7 +59,7 @@ class PointFields:
             point = torch.cat([self.columns[v] for v in binding.inputs])
             function: Callable[[Tensor], Tensor] = self._network_function(binding, self._params.get(net, {}))
             for _ in range(order):
-                function = jacfwd(function)
+                function = jacrev(function)
             self._jets[key] = function(point)
         return self._jets[key]
 

@@ -34,5 +34,11 @@ def gauss_newton_refusal(config: Mapping[str, Any], outline: ProblemOutline, kin
         used.append(("lm", optimizer if optimizer["name"] == "lm" else LM().model_dump(mode="json")))
     if not used:
         return None
+    learned = [name for name, settings in config.get("unknowns", {}).items() if settings["trainable"]]
+    if learned:
+        return (
+            f"{used[0][0]} does not learn unknown constants ({', '.join(learned)}): train them with adam or lbfgs "
+            f"first, then set unknowns.<k>.trainable=false for the {used[0][0]} steps"
+        )
     count = trainable_parameters(config, outline, kind)
     return next((refusal for name, settings in used if (refusal := size_refusal(name, settings, count))), None)
