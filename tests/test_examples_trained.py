@@ -55,6 +55,10 @@ EXAMPLES = {
         "stage3", "u", grid(x=(0, 1, 2001)),
         lambda p: np.sin(2 * np.pi * p["x"]) + 0.1 * np.sin(8 * np.pi * p["x"]), 1e-4,
     ),  # fmt: skip
+    "two-frequency-1d": Example(
+        "stage1", "u", grid(x=(0, 1, 2001)),
+        lambda p: np.sin(2 * np.pi * p["x"]) + 0.2 * np.sin(6 * np.pi * p["x"]), 1e-3,
+    ),  # fmt: skip
     "wave-1d": Example(
         "stage1", "u", grid(x=(0, np.pi, 101), t=(0, 2 * np.pi, 101)),
         lambda p: np.sin(p["x"]) * (np.sin(p["t"]) + np.cos(p["t"])), 1e-2,
