@@ -35,3 +35,14 @@ def test_init_conf_keeps_a_run_stage_as_it_ran_and_merges_the_rest(tmp_path):
     assert "stage1  [done]  (problem.py changed since it ran)" in shown
     assert "problem.py has changed since this stage ran" in shown
     assert "draft2  [draft]  (problem.py changed" not in shown
+
+
+def test_a_stage_records_the_problem_hash_it_ran_with(tmp_path):
+    folder = example_project(tmp_path / "hello", "hello-world", SMALL)
+    with StageBook(folder) as book:
+        created_with = book.stage("stage1").problem_hash
+    (folder / "problem.py").write_text((folder / "problem.py").read_text() + "# edited after the stage was set up\n")
+    assert run_mtc("train", cwd=folder).returncode == 0
+    with StageBook(folder) as book:
+        ran_with = book.stage("stage1").problem_hash
+    assert ran_with == problem_hash(folder) != created_with

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import sys
 import traceback
 import types
@@ -86,3 +88,12 @@ def load_problem(project: str | Path, first_order: bool | None = None) -> Proble
     if first_order or (first_order is None and is_recorded(project)):
         only_first_order(problem)
     return problem
+
+
+def problem_hash(project_dir: str | os.PathLike[str]) -> str:
+    """The sha256 (hex) of the project's ``problem.py`` text (and of its form, when --only-first-order-ufunc
+    rewrites it), recorded on every stage."""
+    text = (Path(project_dir) / PROBLEM_FILE).read_text(encoding="utf-8")
+    if is_recorded(Path(project_dir)):
+        text += "\n# mtc: --only-first-order-ufunc\n"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -121,11 +121,12 @@ def record_rows(storage: Storage, claim: Claim, rows: Sequence[LossRow]) -> None
         session.execute(insert_ignore(session), loss_values(claim.stage_id, claim.attempt, rows))
 
 
-def begin_run(storage: Storage, claim: Claim, start_step: int, step_offset: int) -> None:
+def begin_run(storage: Storage, claim: Claim, start_step: int, step_offset: int, problem_hash: str) -> None:
     """Before training from ``start_step``: drop rows logged at or after it (a resumed attempt
-    rewrites them, so the history stays unique) and record the global step offset."""
+    rewrites them, so the history stays unique), record the global step offset and the hash of the
+    ``problem.py`` the stage runs with."""
     with storage.transaction(), storage.session(write=True) as session:
-        if not _guarded(session, claim, step_offset=step_offset):
+        if not _guarded(session, claim, step_offset=step_offset, problem_hash=problem_hash):
             raise ClaimLost(f"stage {claim.stage!r} is no longer held by this worker")
         session.execute(delete(Loss).where(Loss.stage_id == claim.stage_id, Loss.step >= start_step))
 

@@ -15,6 +15,7 @@ from ..store import Storage, open_storage
 from ..kinds import describe_correction
 from ..store.queue import Claim, ClaimLost, begin_run, claim_next, finish, pending_work, reap_stale, record_correction
 from ..layout import CHECKPOINT_FILE, LOG_FILE, stage_folder
+from ..problem.loader import problem_hash
 from ..train import NonFiniteLoss, StageHooks, StagePlan, train_stage
 from ..train.device import resolve_device
 from ..results.record import record_finished
@@ -93,7 +94,7 @@ class Worker:
         resume = (stage_folder(self.project, claim.stage) / CHECKPOINT_FILE).is_file()
 
         def started(step: int) -> None:
-            begin_run(storage, claim, step, offset)
+            begin_run(storage, claim, step, offset, problem_hash(self.project))
             log.info("training from step %d%s", step, " (resumed from checkpoint)" if resume else "")
 
         def corrected(info: dict) -> None:
