@@ -67,8 +67,9 @@ class SlurmCluster:
         return {"SLURM_CONF": str(self.folder / "slurm.conf")}
 
     def squeue(self) -> str:
-        """``squeue``'s job ids and states, one ``JOBID STATE`` line per job."""
-        return _client(["squeue", "--noheader", "--format=%i %T"], self.env).stdout
+        """``squeue``'s job ids and states, one ``JOBID STATE`` line per job (``--array``: one line per array
+        element, also while the array is pending, when squeue would otherwise fold it into one line)."""
+        return _client(["squeue", "--array", "--noheader", "--format=%i %T"], self.env).stdout
 
     def stop(self) -> None:
         """Cancel every job (waiting for their steps to end), stop the daemons and delete the folder."""
