@@ -21,6 +21,8 @@ from pathlib import Path
 
 DAEMONS = ("munged", "slurmctld", "slurmd")
 
+# cred_expire also sets how long SLURM holds a requeued job before it may start again (120 s by
+# default): 10 s keeps the preemption test short.
 CONF = """\
 ClusterName=mtctest
 SlurmctldHost={host}
@@ -30,7 +32,7 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket={folder}/munge.socket
+AuthInfo=socket={folder}/munge.socket,cred_expire=10
 StateSaveLocation={folder}/state
 SlurmdSpoolDir={folder}/spool
 SlurmctldPidFile={folder}/slurmctld.pid
