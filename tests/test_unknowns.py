@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -146,3 +147,24 @@ def test_the_stage_tree_shows_the_learned_values(inverse):
     tree = StageTree(on_select=lambda name: None)
     tree.update(records, [{"name": "stage1", "step": 20, "max_steps": 20, "loss": 1e-3, "unknowns": {"k": 0.7003}}], None, set())
     assert tree.label("stage1").endswith("· k = 0.7003")
+
+
+def test_compare_and_the_configurators_compare_table_show_the_learned_unknowns(inverse):
+    from configurator import ConfiguratorApp
+
+    settings = [*FAST, "training.max_steps=3", "training.log_every=1", "unknowns.k.lr_scale=20"]
+    assert run_mtc("stage", "set", "stage1", *settings, cwd=inverse).returncode == 0
+    assert run_mtc("train", cwd=inverse).returncode == 0
+    value = load_stage(inverse, "stage1").unknowns["k"]
+    assert value != pytest.approx(1.0)  # it moved from its initial value
+    shown = run_mtc("compare", "--json", cwd=inverse)
+    (row,) = json.loads(shown.stdout)
+    assert row["unknown.k"] == pytest.approx(value, rel=1e-6) and "final.unknown/k" not in row
+    app = ConfiguratorApp(inverse)
+    try:
+        app.refresh()
+        table = app.compare.table
+        assert "unknown.k" in table.columns
+        assert table.rows[0][table.columns.index("unknown.k")] == f"{value:.4g}"
+    finally:
+        app.close()
