@@ -72,6 +72,34 @@ def test_train_sampled_without_samples_or_with_old_ones_is_refused_and_queues_no
     assert stage1.status == "draft" and stage1.config["training"]["sampled"] is False
 
 
+def test_train_sampled_applies_to_every_stage_it_trains_ancestors_too(hello):
+    with StageBook(hello) as book:
+        book.new_child("stage1", "stage2")
+    assert run_mtc("sample", cwd=hello).returncode == 0
+    result = run_mtc("train", "--sampled", "--stage", "stage2", cwd=hello)  # stage1 is trained first
+    assert result.returncode == 0, result.stderr
+    with StageBook(hello) as book:
+        stages = {name: book.stage(name) for name in ("stage1", "stage2")}
+    assert all(r.status == "done" and r.config["training"]["sampled"] is True for r in stages.values())
+
+
+def test_the_run_api_checks_samples_before_queueing_for_the_configurators_train_too(hello):
+    from engine.stages import runs
+
+    with StageBook(hello) as book:
+        book.new_child("stage1", "stage2", ["training.sampled=true"])
+        with pytest.raises(MtcError, match="has no samples"):
+            runs.submit(book, ["stage2"])  # what TRAIN in the configurator calls
+        with pytest.raises(MtcError, match="has no samples"):
+            runs.submit(book, ["stage1"], sampled=True)
+        assert {r.name: r.status for r in book.stages()} == {"stage1": "draft", "stage2": "draft"}
+        assert book.stage("stage1").config["training"]["sampled"] is False  # nothing half-written
+    assert run_mtc("sample", cwd=hello).returncode == 0
+    with StageBook(hello) as book:
+        assert runs.submit(book, ["stage2"]).queued == ["stage1", "stage2"]
+        assert book.stage("stage1").config["training"]["sampled"] is False  # only asked-for stages switch
+
+
 def test_an_integral_reads_stored_samples_with_their_area(project_with):
     folder = project_with(
         "from cfg import *\n"
