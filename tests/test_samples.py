@@ -119,6 +119,39 @@ def test_an_integral_reads_stored_samples_with_their_area(project_with):
     assert float(columns["area"].sum()) == pytest.approx(2.0)
 
 
+def test_a_parametric_integral_is_sampled_per_parameter_value_and_read_back_per_batch(project_with):
+    folder = project_with(
+        "from cfg import *\n"
+        '[x, L], [u] = p.add_neural_network(name="NN", inputs=["x", "L"], outputs=["u"])\n'
+        'g = p.Line1D("g", 0, L)\ni = p.add_interior_subdomain("i", geom=g, params={L: (1, 2)})\n'
+        'p.add_constraint("length", enforce(equation=Eq(Integral(1 + 0*u, x), L), on_domain=i))\n'
+    )
+    with StageBook(folder) as book:
+        book.init_conf()
+        book.edit("stage1", ["constraints.length.batch_size=20", "constraints.length.integral_batches=3", "training.sampled=true"])
+    result = run_mtc("sample", "--multiple", "2", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert "wrote 120 points to samples/i.hdf5 at 6 parameter values" in result.stdout
+    with h5py.File(folder / "samples" / "i.hdf5") as h5:
+        rows = {key: np.asarray(h5[key]) for key in h5.keys()}
+    assert sorted(np.unique(rows["integral_group"]).tolist()) == [0, 1, 2, 3, 4, 5]
+    for g in range(6):  # each group: one length L, its points in [0, L], their areas summing to L
+        mine = rows["integral_group"] == g
+        (length,) = np.unique(rows["L"][mine])
+        assert 1 <= length <= 2 and (rows["x"][mine] <= length).all()
+        assert rows["area"][mine].sum() == pytest.approx(length)
+    problem = load_problem(folder)
+    with StageBook(folder) as book:
+        config = book.stage("stage1").config
+    (term,) = build_terms(problem, compile_problem(problem), config, np.random.default_rng(0))
+    columns = term.columns(torch.float64, torch.device("cpu"))
+    integrals = columns["area"].reshape(3, 20).sum(dim=1)
+    lengths = columns["L"].reshape(3, 20)
+    assert (lengths == lengths[:, :1]).all()  # one parameter value per integral batch
+    torch.testing.assert_close(integrals, lengths[:, 0])  # each integral over its own geometry
+    assert float(term.loss({}, columns)) == pytest.approx(0.0, abs=1e-20)
+
+
 def test_hdf5_info_refuses_what_is_not_hdf5_and_version_prints(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     bad = run_mtc("hdf5-info", "notes.txt", cwd=tmp_path)
