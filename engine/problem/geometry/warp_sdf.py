@@ -73,7 +73,7 @@ def compile_sdf(what: str, code: str, func: str, dims: int, nargs: int) -> Any:
         import warp as wp
     except ImportError:
         raise ProblemError(f"{what} needs the warp-lang package: pip install warp-lang") from None
-    wp.config.quiet = True
+    wp.config.log_level = wp.LOG_WARNING  # no greeting or per-module timings on stdout (mtc show problem, ...)
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     try:
