@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from engine.store import NoDatabaseError, StageRecord
 
 from .actions import Actions
 from .compare_view import CompareView
+from .connection import ConnectionWatch
 from .config_form import ConfigForm
 from .dialogs import Guard, MessageBar, Popup, button
 from .plots import LossPlot
@@ -26,6 +28,7 @@ from .stage_tree import StageTree
 from .style import panel, stylesheet
 
 ACTIVE = ("queued", "running")
+WATCH_INTERVAL_S = 2.0  # how often an idle page looks for stages changed elsewhere (the CLI, another page)
 
 
 class ConfiguratorApp:
@@ -42,6 +45,8 @@ class ConfiguratorApp:
         self.guard = Guard(self.messages)
         self.popup = Popup(self.guard)
         self.poller = Poller(self.tick, poll_interval, on_error=self._polling_failed)
+        self.watcher = Poller(self.watch, WATCH_INTERVAL_S, on_error=self._polling_failed)
+        self._seen = ""  # the stages as last shown (stage_fingerprint)
         self.selected: str | None = None
         self.actions = Actions(self)
         self.tree = StageTree(lambda name: self.guard(lambda: self.select(name)))
@@ -59,7 +64,8 @@ class ConfiguratorApp:
         self._panels = self._layout()
         title = widgets.HTML(f"<h3 style='margin:4px 12px 4px 0'>mtc · {html.escape(self.project.name)}</h3>")
         header = widgets.HBox([title, self.actions.header])
-        self.widget = widgets.VBox([stylesheet(), header, self.messages.widget, self.popup.widget, self.body])
+        parts = [stylesheet(), ConnectionWatch(), header, self.messages.widget, self.popup.widget, self.body]
+        self.widget = widgets.VBox(parts)
         self.widget.add_class("mtc-app")
         self.guard(self.open_panels)
 
@@ -70,18 +76,21 @@ class ConfiguratorApp:
         return bundle
 
     def _layout(self) -> widgets.VBox:
+        """Edit and watch side by side: Configure on the left; Stages and the loss plot on the right,
+        so the plot is above the fold (1400x1000) next to the form; Compare and Solution below."""
         configure = panel("Configure", self.form.widget, name="configure")
         stages = panel("Stages", self.actions.toolbar, self.tree_view, self.tree.widget, self.graph, name="stages")
         self._show_tree_view()
-        configure.layout = widgets.Layout(flex="3 1 520px", min_width="520px")
-        stages.layout = widgets.Layout(flex="2 1 380px", min_width="380px")
-        top = widgets.HBox([configure, stages], layout={"flex_flow": "row wrap", "align_items": "flex-start"})
         plots = panel("Plots", self.plot.widget, name="plots")
+        configure.layout = widgets.Layout(flex="3 1 520px", min_width="520px")
+        watch = widgets.VBox([stages, plots], layout={"flex": "2 1 600px", "min_width": "600px"})
+        top = widgets.HBox([configure, watch], layout={"flex_flow": "row wrap", "align_items": "flex-start"})
         compare = panel("Compare", self.compare.widget, name="compare")
-        plots.layout = widgets.Layout(flex="3 1 600px", min_width="600px")
+        solution = panel("Solution", self.solution.widget, name="solution")
         compare.layout = widgets.Layout(flex="2 1 400px", min_width="400px")
-        results = widgets.HBox([plots, compare], layout={"flex_flow": "row wrap", "align_items": "flex-start"})
-        return widgets.VBox([top, results, panel("Solution", self.solution.widget, name="solution")])
+        solution.layout = widgets.Layout(flex="3 1 600px", min_width="600px")
+        results = widgets.HBox([compare, solution], layout={"flex_flow": "row wrap", "align_items": "flex-start"})
+        return widgets.VBox([top, results])
 
     def _show_tree_view(self) -> None:
         graph = self.tree_view.value == "graph"
@@ -140,6 +149,8 @@ class ConfiguratorApp:
         self.compare.update(records, self.selected)
         self.plot.update(records)
         self.solution.follow(record)
+        self._seen = stage_fingerprint(records)
+        self.watcher.wake()
         queued = {r.name for r in records if r.status == "queued"}
         if queued:
             self.actions.keep_worker(queued)
@@ -153,6 +164,15 @@ class ConfiguratorApp:
         with self.guard.lock:
             return self.refresh()
 
+    def watch(self) -> bool:
+        """One cheap look at the stages (the watcher calls this every few seconds, also when idle): a
+        refresh when they changed since last shown, e.g. a stage made or trained from the CLI. Only a
+        change sends anything to the page, so an idle page's kernel stays idle."""
+        with self.guard.lock:
+            if stage_fingerprint(self.book.stages()) != self._seen:
+                self.refresh()
+        return True
+
     def _polling_failed(self, exc: Exception) -> None:
         with self.guard.lock:
             self.messages.show(f"live updates stopped ({exc}); they resume at the next click", "error")
@@ -160,7 +180,17 @@ class ConfiguratorApp:
     def close(self) -> None:
         """Stop polling and release the database."""
         self.poller.stop()
+        self.watcher.stop()
         self.book.close()
+
+
+def stage_fingerprint(records: Sequence[StageRecord]) -> str:
+    """What the page shows of the stages, as one string that changes when any of it does."""
+    shown = [
+        [r.id, r.name, r.status, r.parent, r.kind, r.description, r.config, r.tags, r.errors, r.last_step, r.finished_at]
+        for r in records
+    ]
+    return json.dumps(shown, sort_keys=True, default=str)
 
 
 def _default_selection(records: Sequence[StageRecord]) -> str | None:

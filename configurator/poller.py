@@ -1,8 +1,10 @@
 """Background updates: a thread that calls ``tick`` about every second while training goes on.
 
-The thread ends by itself as soon as ``tick`` reports that no stage is queued or running, so an
-idle kernel sends nothing (and Voila can cull it); ``wake`` starts it again (TRAIN, selecting a
-stage, any refresh that finds work in progress).
+The thread ends by itself as soon as ``tick`` reports that no stage is queued or running; ``wake``
+starts it again (TRAIN, selecting a stage, any refresh that finds work in progress). The app's
+second poller, its watcher, ticks every few seconds for good but only reads the stage table and
+sends something to the page when the stages changed, so an idle page's kernel stays idle (and
+Voila can cull it once the page is closed).
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ normals) and the attributes ``problem_hash`` (of the problem.py it was sampled f
 batches from these rows instead of sampling the geometry (MTC's ``mtc sample`` +
 ``train --sampled``): useful when sampling is slow (STL, heavy criteria) and for exactly
 reproducible points.
+
+A subdomain with a parameter range that an included integral constraint integrates over is
+sampled in groups, each at one parameter value (the column ``integral_group`` numbers them):
+an integral batch then takes its rows from one group, as the geometry is integrated per value.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 from .errors import MtcError
 from .problem import Problem
 from .problem.entities import Subdomain
+from .problem.integrals import GROUP, draw_integral_batches, varying_parameters
 from .problem.sampling import sample_subdomain
 from .stages.files import problem_hash
 
@@ -44,17 +49,39 @@ def subdomain_sizes(problem: Problem, config: Mapping[str, Any], multiple: int) 
     return sizes
 
 
-def write_samples(project: Path, problem: Problem, sizes: Mapping[str, int], seed: int, sampler: str) -> list[Path]:
-    """Sample each subdomain of ``sizes`` and write its file; every file is sampled before any is written."""
+def integral_groups(problem: Problem, config: Mapping[str, Any], multiple: int) -> dict[str, int]:
+    """Subdomain -> how many parameter values to sample it at: ``multiple`` times the integral batches
+    of each included integral constraint over a subdomain with a parameter range (the largest)."""
+    groups: dict[str, int] = {}
+    for name, settings in config["constraints"].items():
+        constraint = problem.constraints[name]
+        if settings["include"] and constraint.integrands and varying_parameters(constraint.subdomain):
+            subdomain = constraint.subdomain.name
+            groups[subdomain] = max(groups.get(subdomain, 0), settings.get("integral_batches", 1) * multiple)
+    return groups
+
+
+def write_samples(
+    project: Path, problem: Problem, sizes: Mapping[str, int], seed: int, sampler: str, groups: Mapping[str, int] = {}
+) -> dict[Path, int]:
+    """Sample each subdomain of ``sizes`` (one in ``groups`` at that many parameter values, in groups of
+    equal size, rounded up) and write its file; every file is sampled before any is written.
+
+    Returns each file written and its number of rows."""
     import h5py
 
     rng = np.random.default_rng(seed)
     drawn = {}
     for name, size in sizes.items():
         sd = problem.subdomains[name]
-        drawn[name] = sample_subdomain(sd.geometry, sd.kind, size, sd.params, sd.criteria, rng, sampler, name=name)
+        if name in groups:
+            per_group = -(-size // groups[name])
+            drawn[name] = draw_integral_batches(sd, groups[name], per_group, rng, sampler)
+            drawn[name][GROUP] = np.repeat(np.arange(groups[name]), per_group)
+        else:
+            drawn[name] = sample_subdomain(sd.geometry, sd.kind, size, sd.params, sd.criteria, rng, sampler, name=name)
     digest = problem_hash(project)
-    written = []
+    written = {}
     for name, columns in drawn.items():
         path = sample_path(project, name)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,7 +92,7 @@ def write_samples(project: Path, problem: Problem, sizes: Mapping[str, int], see
             attrs = {"problem_hash": digest, "subdomain": name, "kind": problem.subdomains[name].kind}
             h5.attrs.update({**attrs, "seed": seed, "sampler": sampler})
         os.replace(partial, path)
-        written.append(path)
+        written[path] = len(columns["area"])
     return written
 
 

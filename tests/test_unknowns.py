@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -129,13 +130,24 @@ def test_cli_shows_the_learned_unknown_in_status_training_and_infer(inverse):
     assert "residual_equation" in (inverse / "out.csv").read_text()  # residuals read k too
 
 
-def test_show_problem_lists_unknowns_and_correction_children_are_refused(inverse):
+def test_show_problem_lists_unknowns(inverse):
     shown = run_mtc("show", "problem", cwd=inverse)
     assert "Unknowns (1)" in shown.stdout and "k: initial 1, bounds (0.01, 100)" in shown.stdout
-    refused = run_mtc("stage", "child", "stage1", "fix", "--kind", "correction", cwd=inverse)
-    assert refused.returncode == 1 and "correction stages do not learn them yet" in refused.stderr
+
+
+def test_a_correction_stage_starts_from_the_parents_unknowns_and_trains_them_as_configured(inverse):
+    parent = config_for(inverse, "training.max_steps=40", "training.log_every=40")
+    learned = run(inverse, "s1", parent)[-1][1]
     with StageBook(inverse) as book:
-        assert [r.name for r in book.stages()] == ["stage1"]
+        fix = book.new_child("stage1", "fix", kind="correction")  # created (it was refused before)
+    outline = load_problem(inverse).outline()
+    base = set_values(fix.config, [*FAST, "training.max_steps=4", "training.log_every=1"], outline)
+    plan = dict(parent="s1", kind="correction")
+    frozen = run(inverse, "c1", set_values(base, ["unknowns.k.trainable=false"], outline), **plan)
+    assert [value for _, value in frozen] == pytest.approx([learned] * 4, rel=1e-12)
+    moving = run(inverse, "c2", base, **plan)  # trainable, as by default
+    assert moving[0][1] != moving[-1][1] and abs(moving[0][1] - learned) < 0.05 * learned
+    assert load_stage(inverse, "c2").unknowns["k"] == pytest.approx(moving[-1][1])
 
 
 def test_the_stage_tree_shows_the_learned_values(inverse):
@@ -146,3 +158,24 @@ def test_the_stage_tree_shows_the_learned_values(inverse):
     tree = StageTree(on_select=lambda name: None)
     tree.update(records, [{"name": "stage1", "step": 20, "max_steps": 20, "loss": 1e-3, "unknowns": {"k": 0.7003}}], None, set())
     assert tree.label("stage1").endswith("· k = 0.7003")
+
+
+def test_compare_and_the_configurators_compare_table_show_the_learned_unknowns(inverse):
+    from configurator import ConfiguratorApp
+
+    settings = [*FAST, "training.max_steps=3", "training.log_every=1", "unknowns.k.lr_scale=20"]
+    assert run_mtc("stage", "set", "stage1", *settings, cwd=inverse).returncode == 0
+    assert run_mtc("train", cwd=inverse).returncode == 0
+    value = load_stage(inverse, "stage1").unknowns["k"]
+    assert value != pytest.approx(1.0)  # it moved from its initial value
+    shown = run_mtc("compare", "--json", cwd=inverse)
+    (row,) = json.loads(shown.stdout)
+    assert row["unknown.k"] == pytest.approx(value, rel=1e-6) and "final.unknown/k" not in row
+    app = ConfiguratorApp(inverse)
+    try:
+        app.refresh()
+        table = app.compare.table
+        assert "unknown.k" in table.columns
+        assert table.rows[0][table.columns.index("unknown.k")] == f"{value:.4g}"
+    finally:
+        app.close()

@@ -31,7 +31,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_sample(args: argparse.Namespace) -> int:
     from ..problem import load_problem
-    from ..samples import subdomain_sizes, write_samples
+    from ..samples import integral_groups, subdomain_sizes, write_samples
 
     project = Path(args.project).resolve()
     problem = load_problem(project)
@@ -41,8 +41,10 @@ def run_sample(args: argparse.Namespace) -> int:
     if not sizes:
         raise MtcError(f"stage {args.stage!r} includes no constraint: nothing to sample")
     training = config["training"]
-    for path in write_samples(project, problem, sizes, training["seed"], training["sampler"]):
-        print(f"wrote {sizes[path.stem]:,} points to {path.relative_to(project)}")
+    groups = integral_groups(problem, config, args.multiple)
+    for path, rows in write_samples(project, problem, sizes, training["seed"], training["sampler"], groups).items():
+        per_value = f" at {groups[path.stem]} parameter values" if path.stem in groups else ""
+        print(f"wrote {rows:,} points to {path.relative_to(project)}{per_value}")
     print("next: `mtc train --sampled` draws the batches from these files")
     return 0
 

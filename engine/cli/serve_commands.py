@@ -30,6 +30,8 @@ from typing import Any
 from ..errors import MtcError
 
 NOTEBOOK = "configurator.ipynb"
+TEMPLATE = "mtc"  # jupyter/voila/templates/mtc: Voila's lab page without CDN links (every asset served locally)
+JUPYTER_DATA = Path(__file__).parent / "jupyter"
 REQUIRED = (NOTEBOOK, "problem.py")
 DEFAULT_PORT = 8866
 DEFAULT_IP = "127.0.0.1"
@@ -106,13 +108,19 @@ def check_port(ip: str, port: int) -> None:
 def voila_command(ip: str, port: int, cull_idle: int, token: str | None = None) -> list[str]:
     """The Voila command line, run in the project folder (``token``: required by every page)."""
     return [
-        sys.executable, "-m", "voila", NOTEBOOK, "--no-browser",
+        sys.executable, "-m", "voila", NOTEBOOK, "--no-browser", f"--template={TEMPLATE}",
         f"--port={port}", f"--Voila.ip={ip}", "--Voila.port_retries=0",
         "--preheat_kernel=True", "--pool_size=1",
         f"--MappingKernelManager.cull_idle_timeout={cull_idle}",
         f"--MappingKernelManager.cull_interval={min(CULL_INTERVAL_S, max(cull_idle, 1))}",
         *([f"--Voila.token={token}"] if token else []),
     ]  # fmt: skip
+
+
+def voila_env() -> dict[str, str]:
+    """This process's environment with mtc's Voila template on the Jupyter data path."""
+    paths = [str(JUPYTER_DATA), *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))]
+    return {**os.environ, "JUPYTER_PATH": os.pathsep.join(paths)}
 
 
 class VoilaServer:
@@ -147,7 +155,7 @@ class VoilaServer:
             output = self.log.open("ab")
         with output or contextlib.nullcontext():
             self.process = subprocess.Popen(
-                self.command, cwd=self.project, stdin=subprocess.DEVNULL, stdout=output,
+                self.command, cwd=self.project, stdin=subprocess.DEVNULL, stdout=output, env=voila_env(),
                 stderr=subprocess.STDOUT if output else None, start_new_session=True,
             )  # fmt: skip
         self._previous_sigterm = signal.signal(signal.SIGTERM, _sigterm_as_ctrl_c)

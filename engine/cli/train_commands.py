@@ -15,7 +15,6 @@ from ..stages.launchers.slurm import slurm_options
 from ..store import Storage, open_storage
 from .first_order_form import add_flag, switch_to_first_order
 from .progress import watch
-from .sampled import prepare_sampled
 from .stage_control import follow_log, status_table
 
 _SLURM_FLAGS = {"partition": "--partition", "gpus_per_worker": "--gpus-per-worker", "time": "--time", "slurm_option": "--slurm-option"}
@@ -94,18 +93,17 @@ def run_train(args: argparse.Namespace) -> int:
     with StageBook(project) as book:
         runs.reap(book.storage)
         targets = _targets(book.storage, args)
-    prepare_sampled(project, targets, args.sampled)
-    return train_stages(project, targets, args.workers, launcher=launcher)
+    return train_stages(project, targets, args.workers, launcher=launcher, sampled=args.sampled)
 
 
 def train_stages(
     project: Path, targets: list[str], workers: int = 1, device: str | None = None, detach: bool = False,
-    launcher: Launcher | None = None,
+    launcher: Launcher | None = None, sampled: bool = False,
 ) -> int:  # fmt: skip
     """Queue ``targets`` (with unfinished ancestors) and train them: here with progress bars, detached, or on SLURM."""
     launcher = launcher or LocalLauncher(device, detach)
     with StageBook(project) as book:
-        run = runs.train(book, targets, launcher, workers)
+        run = runs.train(book, targets, launcher, workers, sampled)
         submission = run.submission
         for name in submission.already_done:
             print(f"{name} is already done (`mtc clean --stage {name}` to train it again)")

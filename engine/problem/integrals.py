@@ -9,11 +9,20 @@ its parameters the batch's parameter value.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+import numpy as np
 import sympy
 from sympy import Integral, Symbol
 
 from ..errors import ProblemError
+from .geometry.base import concat
+from .sampling import parse_params, sample_parameters, sample_subdomain
+
+if TYPE_CHECKING:
+    from .entities import Subdomain
+
+GROUP = "integral_group"  # the column of stored samples that says which parameter value a row was sampled at
 
 PLACEHOLDER = "_mtc_integral"
 
@@ -60,3 +69,23 @@ def split_integrals(expr: sympy.Basic, dims: Sequence[str], context: str) -> tup
 def placeholders(count: int) -> frozenset[str]:
     """The names of the first ``count`` placeholders."""
     return frozenset(str(placeholder(i)) for i in range(count))
+
+
+def draw_integral_batches(
+    subdomain: "Subdomain", batches: int, size: int, rng: np.random.Generator, sampler: str
+) -> dict[str, np.ndarray]:
+    """``batches`` blocks of ``size`` points of ``subdomain``, each at one sampled parameter value
+    (as MTC's integral batches: the geometry is integrated at that value)."""
+    values = sample_parameters(subdomain.params, batches, rng, sampler)
+    parts = []
+    for b in range(batches):
+        fixed = {symbol: float(values[str(symbol)][b]) for symbol in subdomain.params}
+        parts.append(
+            sample_subdomain(subdomain.geometry, subdomain.kind, size, fixed, subdomain.criteria, rng, sampler, name=subdomain.name)
+        )
+    return concat(parts)
+
+
+def varying_parameters(subdomain: "Subdomain") -> list[str]:
+    """The parameters of ``subdomain`` given as a range (not one value)."""
+    return [str(s) for s, (lo, hi) in parse_params(subdomain.params).items() if lo != hi]

@@ -19,6 +19,7 @@ from . import geometry as geo
 from .geometry.custom import CustomGeometry, module_file
 from .geometry.sdf_derivatives import WithSdfDerivatives
 from .geometry.stl import geometry_from_stl
+from .geometry.warp_sdf import WarpGeometry
 from .datafiles import column_names
 from .entities import (
     Constraint,
@@ -49,10 +50,6 @@ _PROBE_POINTS = 256
 def enforce(equation: Any = None, on_domain: Any = None) -> dict[str, Any]:
     """Pair an equation with the subdomain it holds on (MTC's ``enforce``)."""
     return {"equation": equation, "on_domain": on_domain}
-
-
-def _unsupported(feature: str) -> ProblemError:
-    return ProblemError(f"{feature} is not supported by mtc yet: build the shape from mtc's geometries")
 
 
 class Problem:
@@ -279,8 +276,17 @@ class Problem:
         path = module_file(self.base_dir, str(module_path))
         return self._add_geometry(name, lambda n: CustomGeometry(n, path, str(class_name), args, kwargs), None)
 
-    def GeometryCustomWarp(self, name: str, *args: Any, **kwargs: Any) -> geo.Geometry:
-        raise _unsupported("GeometryCustomWarp (warp kernels)")
+    def GeometryCustomWarp(
+        self, name: str, code_str: str, func: str, param_list: Any, params: Mapping | None = None, bbox: Any = None
+    ) -> geo.Geometry:
+        """MTC's shape from a signed distance written in NVIDIA Warp (negative inside), called as ``func(p, *param_list)``.
+
+        2D unless the problem has a variable ``z``; sampled in MTC's box [-2, 2] per axis unless ``bbox`` is given.
+        """
+        dims = geo.SPACE if "z" in self._vars else geo.SPACE[:2]
+        return self._add_geometry(
+            name, lambda n: WarpGeometry(n, dims, code_str, func, param_list, bbox), params
+        )
 
     # ------------------------------------------------------------------ subdomains
     def add_interior_subdomain(

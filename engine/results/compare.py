@@ -1,7 +1,8 @@
 """``mtc compare``: one row per stage with its run, its losses, its errors and the settings that differ.
 
 Columns: stage, status, kind, parent, steps, wall_s, steps_per_s, device; ``final.<key>`` and
-``best.<key>`` for every logged loss key (``total`` and each constraint); ``l2_rel.<target>`` and
+``best.<key>`` for every logged loss key (``total`` and each constraint); ``unknown.<k>``, the last
+learned value of each unknown constant (``p.add_unknown``), when the problem has them; ``l2_rel.<target>`` and
 ``max_abs.<target>`` for every target of the reference solution; then only the settings (dotted
 config keys) whose values are not the same in every compared stage, like a diff.
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import MtcError
+from engine.problem.unknowns import ROW_PREFIX
 from engine.store import StageRecord, Storage
 
 RUN_COLUMNS = ("stage", "status", "kind", "parent", "steps", "wall_s", "steps_per_s", "device")
@@ -75,12 +77,14 @@ def compare_stages(storage: Storage, names: Sequence[str] = (), tag: str | None 
         if not records:
             raise MtcError(f"no stage is tagged {tag!r}: sweeps are named sweep1, sweep2, ... (`mtc stage list`)")
     losses = {r.name: loss_summary(storage.loss_rows(r.name)) for r in records}
-    keys = [k for k in _union(list(summary) for summary in losses.values()) if k not in NOT_LOSSES]
+    logged = _union(list(summary) for summary in losses.values())
+    keys = [k for k in logged if k not in NOT_LOSSES and not k.startswith(ROW_PREFIX)]
+    unknowns = [k.removeprefix(ROW_PREFIX) for k in logged if k.startswith(ROW_PREFIX)]
     targets = _union(list((r.errors or {}).get("outputs", {})) for r in records)
     settings = differing_settings([r.config for r in records])
     rows = [_row(r, losses[r.name], settings) for r in records]
     columns = [
-        *RUN_COLUMNS, *(f"{which}.{k}" for k in keys for which in ("final", "best")),
+        *RUN_COLUMNS, *(f"{which}.{k}" for k in keys for which in ("final", "best")), *(f"unknown.{k}" for k in unknowns),
         *(f"{measure}.{t}" for t in targets for measure in ("l2_rel", "max_abs")), *settings,
     ]  # fmt: skip
     return CompareTable(columns, rows, settings)
@@ -137,7 +141,9 @@ def _row(record: StageRecord, losses: Mapping[str, Mapping[str, float]], setting
         "device": record.device,
     }  # fmt: skip
     for key, entry in losses.items():
-        if key not in NOT_LOSSES:
+        if key.startswith(ROW_PREFIX):
+            row[f"unknown.{key.removeprefix(ROW_PREFIX)}"] = entry["final"]
+        elif key not in NOT_LOSSES:
             row[f"final.{key}"] = entry["final"]
             row[f"best.{key}"] = entry["best"] if math.isfinite(entry["best"]) else None
     for target, errors in (record.errors or {}).get("outputs", {}).items():

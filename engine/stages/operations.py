@@ -229,11 +229,6 @@ class StageBook:
                 "problem.py defines no neural network outputs: a correction stage adds a correction network "
                 "per output, so there is nothing to correct (add a network with p.add_neural_network)"
             )
-        if kind == "correction" and outline.unknowns:
-            raise StageError(
-                f"problem.py has unknown constants ({', '.join(outline.unknowns)}): correction stages do not "
-                "learn them yet; use a standard child (`mtc stage child` without --kind correction)"
-            )
         with storage.transaction():
             base = merge_with_problem(storage.get_stage(parent).config, outline)  # it may have run with an older problem.py
             if kind == "correction":

@@ -2,8 +2,8 @@
 
 Public API::
 
-    submit(book, names) -> Submission         # reap, check, queue with unfinished ancestors
-    train(book, names, launcher, count) -> Run  # check the launcher, submit, start workers
+    submit(book, names, sampled) -> Submission  # reap, check (samples too), queue with unfinished ancestors
+    train(book, names, launcher, count, sampled) -> Run  # check the launcher, submit, start workers
     ensure_worker(project) -> pid | None       # a detached local worker unless one is alive
     cancel(storage, name, timeout) -> str      # flag; then SIGTERM, SIGKILL through the launcher
     status(storage) -> list[dict]              # reap, then one row per stage
@@ -26,6 +26,7 @@ from engine.stages.errors import StageError
 from engine.stages.launchers import Job, Launcher, LocalLauncher, SlurmLauncher, ensure_worker
 from engine.stages.operations import StageBook
 from engine.stages.readiness import check_lineage
+from engine.stages.sampled import prepare_sampled
 from engine.stages.unknown_values import latest_unknowns
 from engine.store import StageRecord, Storage, database_url
 from engine.store.queue import RUNNABLE_AGAIN, enqueue, force_cancelled, reap_dead, reap_stale, request_cancel
@@ -57,11 +58,13 @@ def reap(storage: Storage) -> list[str]:
     return dead + reap_stale(storage, settings.stale_after, settings.max_attempts)
 
 
-def submit(book: StageBook, names: list[str]) -> Submission:
+def submit(book: StageBook, names: list[str], sampled: bool = False) -> Submission:
     """Queue ``names`` and every ancestor that has not finished; refuse running or impossible ones.
 
-    Each stage to be queued is checked first (``readiness.check_lineage``): a stage refused
-    here never reaches a worker. Nothing is queued unless every requested stage passes.
+    Each stage to be queued is checked first (``readiness.check_lineage``, and the stored samples
+    of those that train from them, ``sampled.prepare_sampled``): a stage refused here never reaches
+    a worker. Nothing is queued unless every requested stage passes. ``sampled`` (``mtc train
+    --sampled``) makes every stage queued now train from the stored samples.
     """
     storage = book.storage
     reap(storage)
@@ -79,6 +82,7 @@ def submit(book: StageBook, names: list[str]) -> Submission:
         check_lineage(name, lineage, outline)
         order += [r.name for r in lineage if r.status in RUNNABLE_AGAIN and r.name not in order]
         result.waiting += [r.name for r in lineage if r.status == "queued" and r.name not in result.waiting]
+    prepare_sampled(book, order, sampled)
     result.queued = enqueue(storage, order)
     return result
 
@@ -91,8 +95,8 @@ class Run:
     jobs: list[Job]
 
 
-def train(book: StageBook, names: list[str], launcher: Launcher, count: int = 1) -> Run:
-    """Queue ``names`` (see ``submit``) and start ``count`` workers through ``launcher``.
+def train(book: StageBook, names: list[str], launcher: Launcher, count: int = 1, sampled: bool = False) -> Run:
+    """Queue ``names`` (see ``submit``, also for ``sampled``) and start ``count`` workers through ``launcher``.
 
     The launcher is checked first (no sbatch, a SQLite database for SLURM, a bad device...),
     so a refused launch queues nothing.
@@ -101,7 +105,7 @@ def train(book: StageBook, names: list[str], launcher: Launcher, count: int = 1)
         raise StageError(f"--workers must be at least 1, got {count}")
     project = book.project_dir.resolve()
     launcher.check(project, database_url(project))
-    submission = submit(book, names)
+    submission = submit(book, names, sampled)
     return Run(submission, launcher.start(project, count) if submission.pending else [])
 
 

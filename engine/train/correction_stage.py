@@ -17,6 +17,7 @@ from ..problem.hard import distance_rms, hard_conditions
 from .correction import estimate_corrections
 from .correction_weights import constraint_weights
 from .networks import bind, restore_networks
+from .unknowns import with_values
 
 if TYPE_CHECKING:
     from .stage import StagePlan
@@ -64,6 +65,9 @@ def add_corrections(
     with one Fourier-feature correction network per output (for an output with hard boundary
     values, whose correction is multiplied by phi, ``eps / RMS(phi)``); the others stay the parent's,
     frozen. ``saved`` is the parent's checkpoint, which must be the end of the parent's training.
+    Unknown constants (``p.add_unknown``) are the parent's best estimates: the residuals that size
+    the corrections are measured with the parent's learned values; the stage then starts from those
+    values and trains them as ``unknowns.<k>.trainable`` says (as any child does).
     """
     check_correctable(problem, plan.stage)
     if not parent_finished(saved):
@@ -78,8 +82,10 @@ def add_corrections(
     base, base_specs = restore_networks(problem, saved, dtype, device)
     corrected = [name for name in problem.networks if nets[name]["trainable"]]
     outputs = [out for name in corrected for out in problem.networks[name].outputs]
+    parents_unknowns = dict(saved.get("unknowns") or {})
+    measured = with_values(problem, parents_unknowns)
     estimates = estimate_corrections(
-        problem, compile_problem(problem), bind(problem, base, hard), config, outputs, dtype, device, training["seed"]
+        measured, compile_problem(measured), bind(measured, base, hard), config, outputs, dtype, device, training["seed"]
     )
     weights = constraint_weights(estimates)
     conditions = hard_conditions(problem, hard)
@@ -115,5 +121,6 @@ def add_corrections(
         "uncorrected": [name for name in problem.networks if name not in corrected],
         "precision": training["precision"],
         "warnings": warnings,
+        "unknowns": parents_unknowns,  # the values its residuals were measured with, where the stage's start
     }
     return modules, specs, record

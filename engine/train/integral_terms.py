@@ -17,36 +17,26 @@ import torch
 from ..compile import BatchFields, CompiledExpression, NetworkBinding, as_columns
 from ..problem import Problem
 from ..problem.entities import Subdomain
-from ..problem.geometry.base import concat
-from ..problem.integrals import placeholder
 from ..errors import MtcError
-from ..problem.sampling import parse_params, sample_parameters, sample_subdomain
+from ..problem.integrals import GROUP, draw_integral_batches, placeholder, varying_parameters
 
 AREA = "area"
-
-
-def draw_integral_batches(
-    subdomain: Subdomain, batches: int, size: int, rng: np.random.Generator, sampler: str
-) -> dict[str, np.ndarray]:
-    """``batches`` blocks of ``size`` points of ``subdomain``, each at one sampled parameter value."""
-    values = sample_parameters(subdomain.params, batches, rng, sampler)
-    parts = []
-    for b in range(batches):
-        fixed = {symbol: float(values[str(symbol)][b]) for symbol in subdomain.params}
-        parts.append(
-            sample_subdomain(subdomain.geometry, subdomain.kind, size, fixed, subdomain.criteria, rng, sampler, name=subdomain.name)
-        )
-    return concat(parts)
 
 
 def stored_integral_batches(
     stored: Mapping[str, np.ndarray], batches: int, size: int, rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
-    """``batches`` blocks of ``size`` rows drawn from stored samples, each block's areas summing to the measure."""
-    rows = len(stored[AREA])
-    index = np.concatenate([rng.choice(rows, size, replace=size > rows) for _ in range(batches)])
+    """``batches`` blocks of ``size`` rows drawn from stored samples, each block's areas summing to the measure.
+
+    Samples of a subdomain with a parameter range come in groups (``GROUP``), each sampled at one
+    parameter value: each block then draws its rows from one group, chosen at random.
+    """
+    groups = stored.get(GROUP)
+    pools = [np.flatnonzero(groups == g) for g in np.unique(groups)] if groups is not None else [np.arange(len(stored[AREA]))]
+    chosen = rng.integers(len(pools), size=batches)
+    index = np.concatenate([rng.choice(pools[c], size, replace=size > len(pools[c])) for c in chosen])
     drawn = {key: values[index] for key, values in stored.items()}
-    drawn[AREA] = drawn[AREA] * (rows / size)
+    drawn[AREA] = drawn[AREA] * np.repeat([len(pools[c]) / size for c in chosen], size)
     return drawn
 
 
@@ -109,15 +99,16 @@ def integral_term(
 ) -> IntegralTerm:
     """The loss term of integral constraint ``name`` with its ``constraints.<name>`` settings.
 
-    With ``stored`` samples, a subdomain with a parameter range is refused: each integral
-    needs points at one parameter value, which stored rows do not have.
+    ``stored`` samples of a subdomain with a parameter range must come in groups, one parameter
+    value each (what ``mtc sample`` writes when an included integral constraint needs them).
     """
     subdomain = problem.constraints[name].subdomain
-    varying = [str(s) for s, (lo, hi) in parse_params(subdomain.params).items() if lo != hi] if stored is not None else []
-    if varying:
+    varying = varying_parameters(subdomain)
+    if stored is not None and varying and GROUP not in stored:
         raise MtcError(
             f"integral constraint {name!r} integrates over subdomain {subdomain.name!r} per value of "
-            f"{', '.join(varying)}, which stored samples cannot give: set training.sampled=false"
+            f"{', '.join(varying)}, but its stored samples were not sampled per value (it was not included "
+            "when they were written): run `mtc sample` again"
         )
     batches, size = settings["integral_batches"], settings["batch_size"]
     return IntegralTerm(name, residual, integrands, weight, subdomain, batches, size, rng, sampler, needed, stored)

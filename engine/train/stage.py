@@ -134,7 +134,7 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
     if correction is not None:
         hooks.corrected(correction)
     factors = loss_factors(correction, saved)
-    unknowns = build_unknowns(problem, config, saved, dtype, device)
+    unknowns = build_unknowns(problem, config, saved or correction, dtype, device)  # a correction: its parent's
     params = named_trainable({**modules, UNKNOWNS: unknowns})
     if not params:
         raise MtcError(f"every network of stage {plan.stage!r} is frozen: set nets.<NET>.trainable=true for one")

@@ -8,6 +8,7 @@ or a resumed stage starts from them even when the bounds changed.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from typing import Any, Callable, Mapping
@@ -86,13 +87,34 @@ class Unknowns(torch.nn.Module):
 def build_unknowns(
     problem: Problem, config: Mapping[str, Any], saved: Mapping[str, Any] | None, dtype: torch.dtype, device: torch.device
 ) -> Unknowns:
-    """The stage's unknowns, starting from the checkpoint's values (parent or resumed) else their ``initial``."""
+    """The stage's unknowns, starting from ``saved["unknowns"]`` (a parent's or resumed checkpoint, or a
+    correction record, which holds its parent's values) else their ``initial``."""
     carried = (saved or {}).get("unknowns") or {}
     start = {name: float(carried.get(name, u.initial)) for name, u in problem.unknowns.items()}
     module = Unknowns(problem.unknowns, start, dtype).to(device)
     for name, settings in config.get("unknowns", {}).items():
         module.raw[name].requires_grad_(settings["trainable"])
     return module
+
+
+def with_values(problem: Problem, values: Mapping[str, float]) -> Problem:
+    """A copy of ``problem`` whose constraints read each unknown as its number in ``values`` (it has no unknowns).
+
+    A correction stage measures its parent's residuals this way: with the parent's learned values.
+    """
+    if not problem.unknowns:
+        return problem
+    numbers = {u.symbol: float(values.get(name, u.initial)) for name, u in problem.unknowns.items()}
+    fixed = copy.copy(problem)
+    fixed._constraints = {
+        name: dataclasses.replace(c, residual=c.residual.subs(numbers), integrands=tuple(f.subs(numbers) for f in c.integrands))
+        for name, c in problem.constraints.items()
+    }  # fmt: skip
+    fixed._data_constraints = {
+        name: dataclasses.replace(d, expanded=d.expanded.subs(numbers)) for name, d in problem.data_constraints.items()
+    }
+    fixed._unknowns = {}
+    return fixed
 
 
 def with_unknowns(terms: list[Any], unknowns: Unknowns) -> list[Any]:
