@@ -71,7 +71,7 @@ class ConfiguratorApp:
 
     def _layout(self) -> widgets.VBox:
         configure = panel("Configure", self.form.widget, name="configure")
-        stages = panel("Stages", self.actions.toolbar, self.tree_view, self.tree.widget, self.graph, name="stages")
+        stages = panel("Stages", self.actions.toolbar, self.actions.cascade.widget, self.tree_view, self.tree.widget, self.graph, name="stages")
         self._show_tree_view()
         configure.layout = widgets.Layout(flex="3 1 520px", min_width="520px")
         stages.layout = widgets.Layout(flex="2 1 380px", min_width="380px")
