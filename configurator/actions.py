@@ -12,6 +12,7 @@ from engine.problem import format_problem, load_problem, problem_summary
 from engine.stages import format_training, runs
 from engine.worker.registry import live_workers, pid_alive
 
+from .cascade_dialog import CascadeDialog
 from .dialogs import button
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ class Actions:
         self._worker: int | None = None
         self._restarted = False
         wrap = app.guard.wrap
+        self.cascade = CascadeDialog(app)
         self.header = widgets.HBox(
             [
                 button("TRAINING", wrap(self.show_training), "the stage tree and what each stage trains"),
@@ -44,6 +46,7 @@ class Actions:
                     "+CORRECTION STAGE", wrap(self.new_correction),
                     "a child that freezes the selected stage's model and learns eps * a correction of it",
                 ),  # fmt: skip
+                button("CASCADE", wrap(self.cascade.open), "a chain of ever wider children (coarse-to-fine training)"),
                 button("TRAIN", wrap(self.train), "queue the selected stage and train it in the background", "success"),
                 button("CANCEL", wrap(self.cancel), "stop the selected stage (checkpointed)", "warning"),
                 button("DELETE", wrap(self.delete), "delete the selected stage and its results", "danger"),

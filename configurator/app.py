@@ -79,7 +79,7 @@ class ConfiguratorApp:
         """Edit and watch side by side: Configure on the left; Stages and the loss plot on the right,
         so the plot is above the fold (1400x1000) next to the form; Compare and Solution below."""
         configure = panel("Configure", self.form.widget, name="configure")
-        stages = panel("Stages", self.actions.toolbar, self.tree_view, self.tree.widget, self.graph, name="stages")
+        stages = panel("Stages", self.actions.toolbar, self.actions.cascade.widget, self.tree_view, self.tree.widget, self.graph, name="stages")
         self._show_tree_view()
         plots = panel("Plots", self.plot.widget, name="plots")
         configure.layout = widgets.Layout(flex="3 1 520px", min_width="520px")

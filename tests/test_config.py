@@ -109,6 +109,7 @@ def test_defaults_for_two_network_outline(cfg: dict, outline: ProblemOutline) ->
             "nr_layers": 6,
             "activation": "silu",
             "skip_connections": False,
+            "init": "default",
         }
     assert list(cfg["constraints"]) == ["metal_diff", "paper_diff", "interface_eq", "interface_flux"]
     for c in cfg["constraints"].values():

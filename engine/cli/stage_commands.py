@@ -12,6 +12,7 @@ from ..stages import StageBook
 from ..stages.branch_warnings import frozen_branch_warning
 from ..stages.database import display_url
 from ..store import STAGE_KINDS, StageRecord, database_url
+from .cascade_commands import register_cascade
 from .first_order_form import add_flag, switch_to_first_order
 from .sweep_commands import register_sweep
 
@@ -81,6 +82,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     listing.set_defaults(handler=run_list)
 
     register_sweep(actions)
+    register_cascade(actions)
 
     clean = commands.add_parser("clean", help="delete training results but keep the stages (back to draft)")
     clean.add_argument("--stage", help="only this stage (default: all)")

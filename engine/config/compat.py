@@ -46,13 +46,15 @@ _CHANGES = {
 
 
 def architecture_signature(config: Mapping[str, Any]) -> dict[str, Any]:
-    """What defines the network given its weights: every architecture setting (defaults filled in) but ``trainable``.
+    """What defines the network given its weights: every architecture setting (defaults filled in) but
+    ``trainable`` and ``init`` (how fresh weights are drawn: a child may change it; a widening child
+    draws its new units by its own ``init``).
 
     That is the parameter shapes (``arch``, ``nr_layers``, ``layer_size``,
     ``frequencies``) plus the fixed choices a stored state cannot carry
     (``activation``, ``skip_connections``, ``sigma``, ``omega0``).
     """
-    return net_settings(config).model_dump(mode="json", exclude={"trainable"})
+    return net_settings(config).model_dump(mode="json", exclude={"trainable", "init"})
 
 
 def check_compatible(parent: Mapping[str, Any], child: Mapping[str, Any], *, name: str | None = None) -> None:

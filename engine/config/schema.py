@@ -269,6 +269,12 @@ SchedulerConfig = tagged(Constant, Exponential, Step, Cosine, Plateau, discrimin
 # ------------------------------------------------------------------------ architectures
 
 Activation = Literal["tanh", "silu", "gelu", "sin", "relu"]
+Initialisation = Literal["default", "glorot_uniform", "glorot_normal", "kaiming_uniform", "torch"]
+"""``nets.<NET>.init`` choices: the names of ``engine.nets.init.INITIALISATIONS`` (SIREN adds ``siren``)."""
+INIT_HELP = (
+    "Initial weights of the dense layers: default (the architecture's own: Glorot uniform, SIREN's for siren), "
+    "glorot_uniform, glorot_normal, kaiming_uniform, torch (torch.nn.Linear's, random biases)"
+)
 
 
 class _NetBase(_Model):
@@ -282,6 +288,8 @@ class _NetBase(_Model):
     nr_layers: int = Field(6, ge=1, title="Number of layers", description="Number of hidden layers.")
     activation: Activation = Field("silu", description="Activation function of the hidden layers.")
     skip_connections: bool = Field(False, description="Add residual connections between hidden layers.")
+    # initialisation (nets.<NET>.init)
+    init: Initialisation = Field("default", title="Initialisation", description=INIT_HELP + ".")
 
 
 class FullyConnected(_NetBase):
@@ -304,6 +312,10 @@ class Siren(_NetBase):
     arch: Literal["siren"] = Field("siren", title="Architecture", description="Network architecture.")
     activation: Literal["sin"] = Field("sin", description="SIREN always uses sin.")
     omega0: float = Field(30.0, gt=0, title="Omega 0", description="Frequency scale of the first SIREN layer.")
+    # initialisation (nets.<NET>.init): SIREN's own scheme by name too
+    init: Literal[Initialisation, "siren"] = Field(
+        "default", title="Initialisation", description=INIT_HELP + ", siren (Sitzmann et al.; what default is here)."
+    )
 
 
 NetConfig = tagged(FullyConnected, Fourier, ModifiedFourier, Siren, discriminator="arch", default="fully_connected")

@@ -9,7 +9,7 @@ from torch import nn
 
 from engine.config.schema import Fourier
 from engine.nets.activations import activation
-from engine.nets.layers import Init, Net, standard_net, xavier
+from engine.nets.layers import Init, Net, standard_net
 
 
 class FourierFeatures(nn.Module):
@@ -31,4 +31,4 @@ def build(settings: Fourier, n_inputs: int, n_outputs: int, init: Init) -> Net:
     """The Fourier feature network of ``settings``."""
     features = FourierFeatures(n_inputs, settings.frequencies, settings.sigma, init)
     act = activation(settings.activation)
-    return standard_net(settings, features, features.out_features, n_inputs, n_outputs, act, init, xavier)
+    return standard_net(settings, features, features.out_features, n_inputs, n_outputs, act, init)

@@ -8,7 +8,6 @@ hidden vectors are combined only elementwise (skips, gates), never concatenated.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -16,14 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-Bound = Callable[[int, int, bool], float]
-"""``(fan_in, fan_out, is_first_layer) -> b``: a layer's weights are drawn from U(-b, b)."""
-
-
-def xavier(fan_in: int, fan_out: int, first: bool) -> float:
-    """Glorot/Xavier uniform bound, ``sqrt(6 / (fan_in + fan_out))`` (Modulus' FC layer init)."""
-    return math.sqrt(6.0 / (fan_in + fan_out))
-
+from engine.nets.init import Scheme
 
 class Dense(nn.Module):
     """``x @ weight.T + bias`` with weight ``(out, in)``."""
@@ -41,9 +33,11 @@ class Dense(nn.Module):
 
 
 class Init:
-    """Draws every initial tensor of one network from a local generator (never the global RNG)."""
+    """Draws every initial tensor of one network from a local generator (never the global RNG);
+    dense layers by ``scheme`` (:mod:`engine.nets.init`)."""
 
-    def __init__(self, seed: int | None, dtype: torch.dtype):
+    def __init__(self, seed: int | None, dtype: torch.dtype, scheme: Scheme):
+        self.scheme = scheme
         self.generator = torch.Generator()
         if seed is None:
             self.generator.seed()
@@ -59,14 +53,13 @@ class Init:
         """N(0, std^2)."""
         return torch.randn(*shape, dtype=self.dtype, generator=self.generator) * std
 
-    def dense(self, fan_in: int, fan_out: int, bound: Bound, first: bool = False) -> Dense:
-        """A dense layer with U(-b, b) weights, ``b = bound(fan_in, fan_out, first)``, and zero biases."""
-        weight = self.uniform((fan_out, fan_in), bound(fan_in, fan_out, first))
-        return Dense(weight, torch.zeros(fan_out, dtype=self.dtype))
+    def dense(self, fan_in: int, fan_out: int, first: bool = False) -> Dense:
+        """A dense layer drawn by the scheme (``first``: the network's first layer, for SIREN)."""
+        return Dense(*self.scheme(self, fan_in, fan_out, first))
 
-    def stack(self, sizes: Sequence[int], bound: Bound) -> list[Dense]:
-        """Dense layers ``sizes[0] -> sizes[1] -> ...``; the first is flagged ``first`` for ``bound``."""
-        return [self.dense(a, b, bound, i == 0) for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))]
+    def stack(self, sizes: Sequence[int]) -> list[Dense]:
+        """Dense layers ``sizes[0] -> sizes[1] -> ...``; the first is flagged ``first``."""
+        return [self.dense(a, b, i == 0) for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))]
 
 
 class Trunk(nn.Module):
@@ -128,10 +121,9 @@ def standard_net(
     n_outputs: int,
     act: nn.Module,
     init: Init,
-    bound: Bound,
 ) -> Net:
     """``encoder`` (giving ``in_features``) -> ``nr_layers`` hidden layers of ``layer_size`` -> linear head."""
     width = settings.layer_size
-    layers = init.stack([in_features] + [width] * settings.nr_layers, bound)
+    layers = init.stack([in_features] + [width] * settings.nr_layers)
     trunk = Trunk(layers, act, settings.skip_connections)
-    return Net(n_inputs, n_outputs, encoder, trunk, init.dense(width, n_outputs, bound))
+    return Net(n_inputs, n_outputs, encoder, trunk, init.dense(width, n_outputs))

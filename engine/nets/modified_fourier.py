@@ -11,7 +11,7 @@ import torch
 from engine.config.schema import ModifiedFourier
 from engine.nets.activations import activation
 from engine.nets.fourier import FourierFeatures
-from engine.nets.layers import Dense, Init, Net, Trunk, xavier
+from engine.nets.layers import Dense, Init, Net, Trunk
 
 
 class ModifiedFourierNet(Net):
@@ -20,12 +20,12 @@ class ModifiedFourierNet(Net):
     def __init__(self, settings: ModifiedFourier, n_inputs: int, n_outputs: int, init: Init):
         features = FourierFeatures(n_inputs, settings.frequencies, settings.sigma, init)
         width = settings.layer_size
-        layers = init.stack([width] * settings.nr_layers, xavier)
+        layers = init.stack([width] * settings.nr_layers)
         trunk = Trunk(layers, activation(settings.activation), settings.skip_connections, first_index=1)
-        super().__init__(n_inputs, n_outputs, features, trunk, init.dense(width, n_outputs, xavier))
-        self.stem: Dense = init.dense(features.out_features, width, xavier)
-        self.u: Dense = init.dense(features.out_features, width, xavier)
-        self.v: Dense = init.dense(features.out_features, width, xavier)
+        super().__init__(n_inputs, n_outputs, features, trunk, init.dense(width, n_outputs))
+        self.stem: Dense = init.dense(features.out_features, width)
+        self.u: Dense = init.dense(features.out_features, width)
+        self.v: Dense = init.dense(features.out_features, width)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         act = self.trunk.act

@@ -10,6 +10,7 @@ import torch
 from engine.config.compat import net_settings
 from engine.errors import MtcError
 from engine.nets import fourier, fully_connected, modified_fourier, siren
+from engine.nets.init import scheme_for
 from engine.nets.layers import Init, Net
 
 Builder = Callable[[Any, int, int, Init], Net]
@@ -34,7 +35,8 @@ def build_network(
 ) -> Net:
     """A freshly initialised ``(N, n_inputs) -> (N, n_outputs)`` network for ``config``.
 
-    Deterministic for a given ``seed`` (a local generator; ``None`` draws a fresh one).
+    Deterministic for a given ``seed`` (a local generator; ``None`` draws a fresh one); dense layers
+    are drawn by the scheme ``nets.<NET>.init`` names (:mod:`engine.nets.init`).
     ``dtype`` is ``torch.float32``/``torch.float64`` or ``"float32"``/``"float64"``.
     A config with ``trainable: false`` gives a network whose parameters do not require grad.
     """
@@ -44,5 +46,5 @@ def build_network(
     dtype = _DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype
     if dtype not in _DTYPES.values():
         raise MtcError(f"network precision must be float32 or float64, not {dtype}")
-    net = ARCHITECTURES[settings.arch](settings, n_inputs, n_outputs, Init(seed, dtype))
+    net = ARCHITECTURES[settings.arch](settings, n_inputs, n_outputs, Init(seed, dtype, scheme_for(settings)))
     return net.requires_grad_(settings.trainable)

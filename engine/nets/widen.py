@@ -4,7 +4,7 @@ Relies on the layout of :mod:`engine.nets.layers`: new hidden units are appended
 after the old ones.  The old block of every tensor is copied; weights from new
 units into old units (``W[:old_out, old_in:]``) are zeroed, so old units - and the
 output - compute exactly what the parent computed; new units keep the child's
-fresh random incoming weights and zero biases, so they can learn.
+fresh incoming weights and biases (drawn by its ``init``), so they can learn.
 """
 
 from __future__ import annotations

@@ -1,0 +1,115 @@
+"""Which choice makes a PINN match DeepXDE on poisson-2d at equal steps: initialisation, activation, point sets.
+
+The issue's set-up (issue 11, item 6): u = sin(pi x) sin(pi y) on the unit square, a 64 x 3
+network, 3000 Adam steps at a constant lr 1e-3, float32, 2000 interior + 400 boundary points,
+loss = mean squared PDE residual + mean squared boundary value (mtc's and DeepXDE's loss). Each
+variant is ``ACTIVATION:INIT:POINTS:SEED``: ``INIT`` a ``nets.<NET>.init`` name (the network is
+mtc's own ``build_network``), ``POINTS`` ``fixed`` (drawn once, as DeepXDE trains) or
+``resampled`` (new uniform points every step, mtc's default). ``deepxde:SEED`` runs DeepXDE
+itself (pytorch backend, tanh, Glorot normal, its Hammersley points), when it is installed.
+Reported: the relative L2 error against the exact solution on a 101 x 101 grid. One torch thread.
+
+    python benchmarks/poisson_choices.py tanh:default:resampled:0 silu:default:resampled:0 deepxde:0
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+STEPS, LR, WIDTH, DEPTH, INTERIOR, BOUNDARY = 3000, 1e-3, 64, 3, 2000, 400
+
+
+def grid() -> torch.Tensor:
+    s = torch.linspace(0, 1, 101)
+    x, y = torch.meshgrid(s, s, indexing="ij")
+    return torch.stack([x.reshape(-1), y.reshape(-1)], 1)
+
+
+def exact(points: torch.Tensor) -> torch.Tensor:
+    return torch.sin(math.pi * points[:, 0]) * torch.sin(math.pi * points[:, 1])
+
+
+def relative_l2(predicted: torch.Tensor, points: torch.Tensor) -> float:
+    return float(torch.linalg.norm(predicted.reshape(-1) - exact(points)) / torch.linalg.norm(exact(points)))
+
+
+def interior(n: int, generator: torch.Generator) -> torch.Tensor:
+    return torch.rand(n, 2, generator=generator)
+
+
+def boundary(n: int, generator: torch.Generator) -> torch.Tensor:
+    """Uniform on the square's perimeter."""
+    t = torch.rand(n, generator=generator)
+    side = torch.randint(0, 4, (n,), generator=generator)
+    fixed = (side % 2).to(t.dtype)  # sides 0, 2: coordinate 0; sides 1, 3: coordinate 1
+    vertical = side < 2  # x fixed, y = t
+    return torch.where(vertical[:, None], torch.stack([fixed, t], 1), torch.stack([t, fixed], 1))
+
+
+def loss(model: torch.nn.Module, xi: torch.Tensor, xb: torch.Tensor) -> torch.Tensor:
+    x = xi.clone().requires_grad_(True)
+    (du,) = torch.autograd.grad(model(x).sum(), x, create_graph=True)
+    uxx = torch.autograd.grad(du[:, 0].sum(), x, create_graph=True)[0][:, 0]
+    uyy = torch.autograd.grad(du[:, 1].sum(), x, create_graph=True)[0][:, 1]
+    source = 2 * math.pi**2 * exact(x)
+    return ((-(uxx + uyy) - source) ** 2).mean() + (model(xb) ** 2).mean()
+
+
+def run_mtc_network(activation: str, init: str, points: str, seed: int) -> float:
+    from engine.nets import build_network
+
+    config = {"layer_size": WIDTH, "nr_layers": DEPTH, "activation": activation, "init": init}
+    model = build_network(config, 2, 1, seed=seed)
+    generator = torch.Generator().manual_seed(1000 + seed)
+    xi, xb = interior(INTERIOR, generator), boundary(BOUNDARY, generator)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    for step in range(STEPS):
+        if points == "resampled" and step:
+            xi, xb = interior(INTERIOR, generator), boundary(BOUNDARY, generator)
+        optimizer.zero_grad()
+        loss(model, xi, xb).backward()
+        optimizer.step()
+    points_ = grid()
+    with torch.no_grad():
+        return relative_l2(model(points_), points_)
+
+
+def run_deepxde(seed: int) -> float:
+    os.environ.setdefault("DDE_BACKEND", "pytorch")
+    import deepxde as dde
+
+    dde.config.set_default_float("float32")
+    dde.config.set_random_seed(seed)
+    geom = dde.geometry.Rectangle([0, 0], [1, 1])
+
+    def pde(x, y):  # noqa: ANN001, ANN202
+        laplacian = dde.grad.hessian(y, x, i=0, j=0) + dde.grad.hessian(y, x, i=1, j=1)
+        return -laplacian - 2 * math.pi**2 * torch.sin(math.pi * x[:, 0:1]) * torch.sin(math.pi * x[:, 1:2])
+
+    bc = dde.icbc.DirichletBC(geom, lambda x: 0.0, lambda x, on: on)
+    data = dde.data.PDE(geom, pde, [bc], num_domain=INTERIOR, num_boundary=BOUNDARY)
+    model = dde.Model(data, dde.nn.FNN([2] + [WIDTH] * DEPTH + [1], "tanh", "Glorot normal"))
+    model.compile("adam", lr=LR)
+    model.train(iterations=STEPS, display_every=STEPS, verbose=0)
+    points = grid()
+    return relative_l2(torch.as_tensor(np.asarray(model.predict(points.numpy()))), points)
+
+
+def main(variants: list[str]) -> None:
+    torch.set_num_threads(1)
+    for variant in variants:
+        start = time.perf_counter()
+        parts = variant.split(":")
+        error = run_deepxde(int(parts[1])) if parts[0] == "deepxde" else run_mtc_network(*parts[:3], int(parts[3]))
+        print(json.dumps({"variant": variant, "rel_l2": error, "wall_s": round(time.perf_counter() - start)}), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
