@@ -264,3 +264,11 @@ def test_pruning_every_node_away_fails_with_the_fix(hello):
     run(hello, "s1", parent)
     with pytest.raises(Exception, match="removes every node of hidden layer 1: lower nets.NN.node_th"):
         run(hello, "s2", configure(hello, "nets.NN.node_th=100", base=parent), parent="s1", kind="prune")
+
+
+@pytest.mark.slow
+def test_a_kan_finishes_with_levenberg_marquardt_steps(hello):
+    config = configure(hello, "training.max_steps=100", "nets.NN.width=4", "training.then_lm_steps=20", "nets.NN.l1=1e-4")
+    _, rows, _ = run(hello, "s1", config)
+    assert len(rows_of(rows, "sparsity/NN")) == 100  # the penalty is an Adam-phase term: lm trains the physics only
+    assert error(hello, "s1") < 1e-3
