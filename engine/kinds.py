@@ -3,6 +3,8 @@
 * ``standard``: a training branch, or a child continuing from its parent's weights.
 * ``correction``: a child that freezes its parent's model and adds, for each network output,
   ``eps * u_corr`` (Wang & Lai 2024, multi-stage neural networks); see docs/architecture.md.
+* ``prune``: a child of a KAN stage that removes its parent's small hidden nodes and edges
+  (``nets.<NET>.node_th``, ``edge_th``) and trains on (engine.train.kan_stage).
 """
 
 from __future__ import annotations
@@ -10,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-STAGE_KINDS = ("standard", "correction")
+STAGE_KINDS = ("standard", "correction", "prune")
 GAUSS_NEWTON = ("lm", "engd")  # optimizer names that need float64
 
 __all__ = [
-    "STAGE_KINDS", "correction_brief", "correction_defaults", "describe_correction", "float32_warning",
-    "precision_warning",
+    "STAGE_KINDS", "correction_brief", "correction_defaults", "describe_correction", "describe_prune",
+    "float32_warning", "precision_warning", "prune_refusal",
 ]  # fmt: skip
 
 
@@ -71,3 +73,25 @@ def correction_brief(record: Mapping[str, Any] | None) -> str:
     if not record:
         return "eps and f_d are computed from its parent's residual when it starts"
     return "; ".join(f"{out}: eps {e['eps']:.1e}, f_d {e['f_d']:.3g}" for out, e in record.get("outputs", {}).items())
+
+
+def prune_refusal(config: Mapping[str, Any], parent: str) -> str | None:
+    """Why a prune child cannot prune ``parent`` (its ``config`` has no trainable KAN), else None."""
+    if any(net.get("arch") == "kan" and net["trainable"] for net in config["nets"].values()):
+        return None
+    return (
+        f"a prune stage removes KAN nodes and edges, but {parent!r} trains no KAN network (nets.<NET>.arch=kan, "
+        "trainable): make a standard child (`--kind standard`), or prune a KAN stage"
+    )
+
+
+def describe_prune(record: Mapping[str, Any] | None) -> list[str]:
+    """One line per pruned network: parameters, widths and edges before and after, or what happens when it starts."""
+    if not record or "pruned" not in record:
+        return ["the parent's KAN nodes and edges below node_th and edge_th are removed when it starts"]
+    return [
+        f"{name}: {p['before']['parameters']:,} -> {p['after']['parameters']:,} parameters, hidden widths "
+        f"{p['before']['width']} -> {p['after']['width']}, edges {p['before']['edges']} -> {p['after']['edges']} "
+        f"(node_th {p['node_th']:g}, edge_th {p['edge_th']:g})"
+        for name, p in record["pruned"].items()
+    ]

@@ -51,7 +51,7 @@ def trained_looking(net: torch.nn.Module, seed: int) -> torch.nn.Module:
 
 
 def test_registry_covers_the_schema_variants():
-    assert set(ARCHITECTURES) == {"fully_connected", "fourier", "modified_fourier", "siren"}
+    assert set(ARCHITECTURES) == {"fully_connected", "fourier", "modified_fourier", "siren", "kan"}
     union = get_args(get_args(NetConfig)[0])  # Annotated[Union[...], ...]
     assert {model.model_fields["arch"].default for model in union} == set(ARCHITECTURES)
 

@@ -50,13 +50,16 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="A child stage copies PARENT's settings. --kind standard (the default) continues from "
         "PARENT's weights; --kind correction freezes PARENT's model and adds eps * u_corr for each network "
         "output (multi-stage training to high precision, see docs/architecture.md): eps and the Fourier "
-        "feature scale sigma = 2 pi f_d are computed from PARENT's residual when the stage starts.",
+        "feature scale sigma = 2 pi f_d are computed from PARENT's residual when the stage starts. --kind prune "
+        "(KAN networks) removes PARENT's hidden nodes and edges whose activations are below nets.<NET>.node_th and "
+        "edge_th, then trains on.",
     )
     child.add_argument("parent", help="the stage to continue from")
     child.add_argument("name", nargs="?", help="its name (default: the next free stageN)")
     child.add_argument(
         "--kind", choices=STAGE_KINDS, default="standard",
-        help="standard: continue training PARENT's networks; correction: add correction networks to PARENT's frozen model",
+        help="standard: continue training PARENT's networks; correction: add correction networks to PARENT's frozen "
+        "model; prune: remove PARENT's small KAN nodes and edges, then train",
     )  # fmt: skip
     _add_settings(child)
     child.set_defaults(handler=run_child)
@@ -139,6 +142,11 @@ def run_child(args: argparse.Namespace) -> int:
         print(
             f"created {record.name}: a correction stage of {record.parent} (its model frozen, plus eps * u_corr "
             "per network output; eps and f_d are computed from its residual when the stage starts)"
+        )
+    elif record.kind == "prune":
+        print(
+            f"created {record.name}: a prune stage of {record.parent} (its KAN nodes and edges below "
+            "nets.<NET>.node_th and edge_th are removed when it starts, then it trains on)"
         )
     else:
         print(f"created {record.name}: a child of {record.parent} (continues from its weights)")

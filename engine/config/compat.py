@@ -12,10 +12,10 @@ from typing import Any, Union
 from pydantic import TypeAdapter, ValidationError
 
 from engine.config.errors import ConfigError
-from engine.config.schema import Fourier, FullyConnected, ModifiedFourier, NetConfig, Siren
+from engine.config.schema import Fourier, FullyConnected, Kan, ModifiedFourier, NetConfig, Siren
 from engine.errors import MtcError
 
-NetSettings = Union[FullyConnected, Fourier, ModifiedFourier, Siren]
+NetSettings = Union[FullyConnected, Fourier, ModifiedFourier, Siren, Kan]
 
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(NetConfig)
 
@@ -42,7 +42,12 @@ _CHANGES = {
     "frequencies": "changes the number of Fourier features",
     "sigma": "changes the Fourier feature scale",
     "omega0": "changes the SIREN frequency scale",
+    "grid": "shrinks the KAN grid",
+    "spline_order": "changes the B-spline order",
+    "grid_range": "changes the KAN input range",
 }
+TRAINING_ONLY = ("trainable", "init", "l1", "entropy", "node_th", "edge_th")
+"""Network settings that change how a stage trains, not the network: a child may change them freely."""
 
 
 def architecture_signature(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -52,13 +57,23 @@ def architecture_signature(config: Mapping[str, Any]) -> dict[str, Any]:
 
     That is the parameter shapes (``arch``, ``nr_layers``, ``layer_size``,
     ``frequencies``) plus the fixed choices a stored state cannot carry
-    (``activation``, ``skip_connections``, ``sigma``, ``omega0``).
+    (``activation``, ``skip_connections``, ``sigma``, ``omega0``); a KAN's ``width``, ``grid``,
+    ``spline_order`` and ``grid_range`` too, but not its sparsity and pruning weights.
     """
-    return net_settings(config).model_dump(mode="json", exclude={"trainable", "init"})
+    settings = net_settings(config)
+    return settings.model_dump(mode="json", exclude={k for k in TRAINING_ONLY if k in type(settings).model_fields})
+
+
+def _grows(key: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether ``key`` changes in a way a child may make: a wider MLP-type network, a KAN grid split evenly."""
+    if new["arch"] == "kan":
+        return key == "grid" and new[key] > old[key] and new[key] % old[key] == 0
+    return key == "layer_size" and new[key] > old[key]
 
 
 def check_compatible(parent: Mapping[str, Any], child: Mapping[str, Any], *, name: str | None = None) -> None:
-    """Return if ``child`` can start from ``parent``'s weights (same signature, or only a wider ``layer_size``).
+    """Return if ``child`` can start from ``parent``'s weights (same signature, or only a wider ``layer_size``,
+    or for a KAN only a ``grid`` that is a multiple of the parent's).
 
     Otherwise raise :class:`MtcError` naming every setting that differs; ``name``
     (the network's name) prefixes the message as ``nets.<name>:``.
@@ -66,10 +81,16 @@ def check_compatible(parent: Mapping[str, Any], child: Mapping[str, Any], *, nam
     old, new = architecture_signature(parent), architecture_signature(child)
     changed = ["arch"] if old["arch"] != new["arch"] else [key for key in old if old[key] != new[key]]
     problems = [
-        f"{key} {_show(old[key])} -> {_show(new[key])} {_CHANGES[key]}"
+        f"{key} {_show(old[key])} -> {_show(new[key])} {_change(key, new['arch'], old[key], new[key])}"
         for key in changed
-        if not (key == "layer_size" and new[key] > old[key])
+        if not _grows(key, old, new)
     ]
+    if problems and new["arch"] == "kan" and old["arch"] == "kan":
+        prefix = f"nets.{name}: " if name else ""
+        raise MtcError(
+            f"{prefix}{'; '.join(problems)}; a KAN child can only keep the architecture or refine its grid "
+            f"(grid {old['grid']} -> {2 * old['grid']}); prune it with a prune child, or start a new training branch"
+        )
     if problems:
         prefix = f"nets.{name}: " if name else ""
         width = old["layer_size"]
@@ -77,6 +98,15 @@ def check_compatible(parent: Mapping[str, Any], child: Mapping[str, Any], *, nam
             f"{prefix}{'; '.join(problems)}; a child can only keep the architecture or widen it "
             f"(layer_size {width} -> {2 * width}); start a new training branch instead"
         )
+
+
+def _change(key: str, arch: str, old: Any, new: Any) -> str:
+    """What changing ``key`` from ``old`` to ``new`` does to a network of ``arch``."""
+    if arch == "kan" and key in ("layer_size", "nr_layers", "width"):
+        return "changes the KAN layer widths"
+    if key == "grid" and new > old:
+        return f"is no multiple of {old} (a finer grid splits every interval evenly, so the splines carry over exactly)"
+    return _CHANGES[key]
 
 
 def _show(value: Any) -> str:

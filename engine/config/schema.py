@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from engine.config.weights import parse_weight
 
@@ -318,7 +318,67 @@ class Siren(_NetBase):
     )
 
 
-NetConfig = tagged(FullyConnected, Fourier, ModifiedFourier, Siren, discriminator="arch", default="fully_connected")
+# KAN networks (Kolmogorov-Arnold, B-spline edges): architecture, sparsity and pruning settings
+class Kan(_NetBase):
+    arch: Literal["kan"] = Field("kan", title="Architecture", description="Network architecture.")
+    layer_size: int = Field(8, ge=1, description="Nodes per hidden KAN layer (when width is null).")
+    nr_layers: int = Field(2, ge=1, title="Number of layers", description="Number of hidden KAN layers (when width is null).")
+    activation: Activation = Field("silu", description="Base function b(x) of every KAN edge, phi(x) = w_b b(x) + w_s spline(x).")
+    skip_connections: bool = Field(False, description="KAN layers have no skip connections: always false.")
+    init: Literal["default"] = Field(
+        "default", title="Initialisation", description="KAN edges draw their own initial weights (spline coefficients "
+        "small and uniform, base scales 1/sqrt(fan-in)): only default."
+    )
+    width: Nullable(list[Annotated[int, Field(ge=1)]]) = Field(
+        None,
+        description="Hidden layer widths, e.g. 5,5; null uses nr_layers layers of layer_size nodes.",
+        json_schema_extra={"null_label": "layer_size x nr_layers", "allowed": "whole numbers >= 1, e.g. 5,5"},
+    )
+    grid: int = Field(
+        5,
+        ge=1,
+        description="B-spline grid intervals per edge; a child whose grid is a multiple of its parent's starts "
+        "from the parent's splines refitted exactly on the finer grid (grid extension).",
+    )
+    spline_order: int = Field(3, ge=1, le=5, description="B-spline order k: the splines have k - 1 continuous derivatives (3, cubic, for "
+        "second-order equations; 1 and 2 have zero or piecewise-constant second derivatives).")
+    grid_range: Nullable(tuple[float, float]) = Field(
+        None,
+        description="Input range mapped onto the first layer's grid [-1, 1], e.g. -1,1 for every input; null "
+        "(auto) uses each input's range over the problem's subdomains. Hidden layers see tanh of their inputs.",
+        json_schema_extra={"null_label": "auto", "allowed": "two numbers low,high, e.g. 0,1"},
+    )
+    l1: float = Field(
+        0.0, ge=0, title="L1 sparsity", description="Weight of the L1 norm of the edge activations (KAN sparsification), "
+        "logged as sparsity/<NET>; 0 turns it off."
+    )
+    entropy: float = Field(
+        0.0, ge=0, description="Weight of the entropy of the edge activations per layer (KAN sparsification); 0 turns it off."
+    )
+    node_th: float = Field(
+        1e-2, ge=0, title="Node threshold", description="Prune stages: a hidden node whose largest incoming or "
+        "outgoing edge activation (mean |phi| on the parent's points) is below this is removed."
+    )
+    edge_th: float = Field(
+        3e-2, ge=0, title="Edge threshold", description="Prune stages: an edge whose mean |phi| on the parent's points is below this is removed."
+    )
+
+    @field_validator("skip_connections")
+    @classmethod
+    def _no_skips(cls, value: bool) -> bool:
+        if value:
+            raise ValueError("KAN layers have no skip connections: set it false (or use another architecture)")
+        return value
+
+    @field_validator("grid_range")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not value[0] < value[1]:
+            raise ValueError(f"the lower end must be below the upper one, e.g. {min(value)},{max(value) + (value[0] == value[1])}")
+        return value
+
+
+NetConfig = tagged(FullyConnected, Fourier, ModifiedFourier, Siren, Kan, discriminator="arch", default="fully_connected")
 
 # ------------------------------------------------------------------------- constraints
 

@@ -15,6 +15,8 @@ Public API::
     CorrectedNetwork(base, corrections, eps)     # base(x) + eps * corrections(x), base frozen
     correction_config(net_config, f_d)           # a correction network's config (Fourier features, sigma f_d)
     build_composed(spec, n_inputs, n_outputs)    # rebuild a (chain of) corrected network(s) from its spec
+
+KAN networks: ``engine.nets.kan`` (the architecture), ``engine.nets.kan_ops`` (grid refit, pruning).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import torch
 
 from engine.config.compat import net_settings
 from engine.errors import MtcError
-from engine.nets import fourier, fully_connected, modified_fourier, siren
+from engine.nets import fourier, fully_connected, kan, modified_fourier, siren
 from engine.nets.init import scheme_for
 from engine.nets.layers import Init, Net
 
@@ -20,6 +20,7 @@ ARCHITECTURES: dict[str, Builder] = {
     "fourier": fourier.build,
     "modified_fourier": modified_fourier.build,
     "siren": siren.build,
+    "kan": kan.build,
 }
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}

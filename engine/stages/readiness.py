@@ -14,6 +14,7 @@ from typing import Any
 from engine.config import ConfigError, ProblemOutline, validate_config
 from engine.config.compat import check_compatible
 from engine.errors import MtcError
+from engine.kinds import prune_refusal
 from engine.stages.errors import StageError
 from engine.store import StageRecord
 
@@ -37,6 +38,9 @@ def check_continues(parent: StageRecord, name: str, config: Mapping[str, Any], k
     """Refuse a child whose networks cannot start from ``parent``'s weights (a correction shapes new ones)."""
     if kind == "correction":
         return  # a correction's nets.<NET> settings shape new correction networks, not the parent's
+    refusal = prune_refusal(parent.config, parent.name) if kind == "prune" else None
+    if refusal:
+        raise StageError(f"stage {name!r} cannot prune {parent.name!r}: {refusal}")
     for net, settings in config["nets"].items():
         if net in parent.config["nets"]:
             try:

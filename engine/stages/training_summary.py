@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from engine.kinds import describe_correction, precision_warning
+from engine.kinds import describe_correction, describe_prune, precision_warning
 from engine.stages.changes import has_run
 from engine.store import StageRecord
 
 NET_FIELDS = ("trainable", "arch", "layer_size", "nr_layers", "activation")
+KAN_FIELDS = ("width", "grid", "l1", "entropy")
 LABEL_WIDTH = len("constraints")  # "correction" and "warning" fit too
 CHANGED = "problem.py has changed since this stage ran: its settings are those it ran with"
 
@@ -75,7 +76,7 @@ def stage_summary(
         "optimizer": dict(config["optimizer"]),
         "scheduler": dict(config["scheduler"]),
         "networks": {
-            name: {key: net[key] for key in NET_FIELDS} for name, net in config["nets"].items()
+            name: {key: net[key] for key in (*NET_FIELDS, *KAN_FIELDS) if key in net} for name, net in config["nets"].items()
         },
         "constraints": {name: dict(settings) for name, settings in config["constraints"].items()},
         "data": {name: dict(settings) for name, settings in config["data"].items()},
@@ -96,7 +97,7 @@ def format_training(summary: Mapping[str, Any]) -> str:
     lines = ["Stage tree (top-level stages are training branches, indented ones their children):"]
     for stage in stages:
         about = f"  {stage['description']}" if stage["description"] else ""
-        kind = " (correction)" if stage.get("kind") == "correction" else ""
+        kind = f" ({stage['kind']})" if stage.get("kind") in ("correction", "prune") else ""
         changed = "  (problem.py changed since it ran)" if stage.get("problem_changed") else ""
         lines.append(f"{'  ' * (stage['depth'] + 1)}{stage['name']}{kind}  [{stage['status']}]{changed}{about}")
     for stage in stages:
@@ -106,7 +107,8 @@ def format_training(summary: Mapping[str, Any]) -> str:
 
 def _stage_block(stage: Mapping[str, Any]) -> list[str]:
     correction = stage.get("kind") == "correction"
-    where = f"{'correction' if correction else 'child'} of {stage['parent']}" if stage["parent"] else "training branch"
+    role = stage.get("kind") if stage.get("kind") in ("correction", "prune") else "child"
+    where = f"{role} of {stage['parent']}" if stage["parent"] else "training branch"
     optimizer = stage["optimizer"]
     scheduler = ", ".join(f"{key} = {value}" for key, value in stage["scheduler"].items() if key != "name")
     lines = [f"{stage['name']} ({where}, {stage['status']}) " + "-" * 40]
@@ -123,6 +125,8 @@ def _stage_block(stage: Mapping[str, Any]) -> list[str]:
             f"u = u_{stage['parent']} (frozen) + eps * u_corr per output; eps and f_d are computed when it starts"
         ]
         lines += _labelled("correction", rows)
+    if stage.get("kind") == "prune":
+        lines += _labelled("pruned", describe_prune(stage.get("correction")))
     for warning in stage.get("warnings", []):
         lines += _labelled("warning", [warning])
     lines += _labelled("scheduler", [stage["scheduler"]["name"] + (f", {scheduler}" if scheduler else "")])
@@ -143,6 +147,10 @@ def _labelled(label: str, rows: Sequence[str]) -> list[str]:
 def _network(name: str, net: Mapping[str, Any], correction: bool = False) -> str:
     state = "[training]" if net["trainable"] else "[frozen]  "
     shape = f"{net['layer_size']}x{net['nr_layers']}, {net['activation']}"
+    if net["arch"] == "kan":
+        sparsity = ", ".join(f"{key} = {net[key]}" for key in ("l1", "entropy") if net[key])
+        shape = f"hidden widths {net['width'] or [net['layer_size']] * net['nr_layers']}, grid {net['grid']}, {net['activation']}"
+        shape += f"; {sparsity}" if sparsity else ""
     if correction:
         if not net["trainable"]:
             return f"{state} {name}: the parent's, not corrected"

@@ -61,6 +61,7 @@ class LoopState:
     phase: str | None = None  # None: the stage's optimizer; else the finishing optimizer in use
     named: Mapping[str, torch.nn.Parameter] = field(default_factory=dict)  # parameter name -> parameter
     carried: Mapping[str, Any] | None = None  # the resumed checkpoint's optimizer state
+    penalties: Callable[[list[dict[str, torch.Tensor]]], dict[str, torch.Tensor]] = lambda batches: {}  # KAN sparsity
 
     @property
     def names(self) -> list[str]:
@@ -110,6 +111,9 @@ class StepClosure:
         losses = torch.stack([t.loss(state.bindings, b) for t, b in zip(state.terms, self.batches)])
         total = losses.sum()
         self.record(dict(zip(state.names, losses.detach().tolist())))  # one copy out for every term
+        penalties = state.penalties(self.batches)  # own rows, minimised with the loss, not part of "total"
+        state.last.update({key: float(value.detach()) for key, value in penalties.items()})
+        total = total + sum(penalties.values()) if penalties else total
         total.backward()
         if self.grad_clip is None:
             norm = torch.nn.utils.get_total_norm([p.grad for p in state.parameters if p.grad is not None])

@@ -19,16 +19,20 @@ from ..nets import CorrectedNetwork, build_composed, build_network, correction_c
 from ..nets.corrected import sub_state
 from ..problem import Problem
 from ..problem.hard import HardRefusal, hard_conditions
+from .kan_stage import continue_kan, cover_problem_inputs, is_kan
 
 Spec = dict[str, Any]
 
 
 def build_networks(problem: Problem, nets: Mapping[str, Any], seed: int, dtype: torch.dtype, device: torch.device) -> dict[str, torch.nn.Module]:
-    """One module per network of the problem, deterministic for ``seed``."""
-    return {
-        name: build_network(nets[name], len(net.inputs), len(net.outputs), seed=seed + i, dtype=dtype).to(device)
+    """One module per network of the problem, deterministic for ``seed`` (a KAN's inputs mapped from their ranges)."""
+    modules = {
+        name: build_network(nets[name], len(net.inputs), len(net.outputs), seed=seed + i, dtype=dtype)
         for i, (name, net) in enumerate(problem.networks.items())
     }
+    for name, module in modules.items():
+        cover_problem_inputs(problem, name, module, nets[name])
+    return {name: module.to(device) for name, module in modules.items()}
 
 
 def saved_specs(saved: Mapping[str, Any]) -> dict[str, Spec]:
@@ -92,6 +96,9 @@ def continue_networks(
 ) -> tuple[dict[str, torch.nn.Module], dict[str, Spec]]:
     """A standard child's networks: its parent's, widened where the child's config is wider.
 
+    A KAN keeps its parent's built shape (a pruned parent's widths) and has its splines
+    refitted where the child's ``grid`` is finer (:mod:`engine.train.kan_stage`).
+
     A network the parent had corrected keeps its frozen base and ``eps``; its correction
     networks continue (and may widen) with the child's ``nets.<NET>`` settings.
     """
@@ -99,7 +106,15 @@ def continue_networks(
     specs = plain_specs(nets, problem.networks)
     parent_specs = saved_specs(saved)
     plain = {name: m for name, m in modules.items() if parent_specs.get(name, {"kind": "net"})["kind"] == "net"}
-    start_from(plain, nets, saved)
+    kans = {name for name in plain if name in saved["networks"] and is_kan(nets[name])}
+    start_from({name: m for name, m in plain.items() if name not in kans}, nets, saved)
+    for name in kans:
+        net = problem.networks[name]
+        module, built = continue_kan(
+            name, nets[name], parent_specs[name]["config"], saved["networks"][name], len(net.inputs), len(net.outputs), dtype
+        )
+        modules[name] = module.requires_grad_(nets[name]["trainable"]).to(device)
+        specs[name] = plain_spec(built)
     for name, net in problem.networks.items():
         spec = parent_specs.get(name)
         if spec is None or spec["kind"] == "net":

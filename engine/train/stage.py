@@ -21,7 +21,9 @@ from .device import resolve_device, resolve_dtype
 from .correction_stage import add_corrections
 from .correction_weights import weighted_config
 from .loop import Hooks, LoopState, LossRow, Outcome, run_loop
-from .networks import bind, build_networks, continue_networks, plain_specs, restore_networks
+from .kan_stage import prune_networks, reshaped, without_optimizer_state
+from .networks import bind, build_networks, continue_networks, plain_specs, restore_networks, saved_specs
+from .sparsity import build_sparsity
 from .optim import build_optimizer, build_scheduler
 from .optim.gauss_newton import size_refusal
 from .optim_state import named_trainable, restore, snapshot
@@ -34,7 +36,8 @@ class StagePlan:
     """What to train: a stage of a project, from scratch, from its parent, or resumed.
 
     ``kind`` is the stage's kind: ``standard`` continues from the parent's weights,
-    ``correction`` adds ``eps``-scaled correction networks to the frozen parent.
+    ``correction`` adds ``eps``-scaled correction networks to the frozen parent, ``prune``
+    continues from the parent's KANs with their small nodes and edges removed.
     """
 
     project: Path
@@ -93,7 +96,10 @@ def _networks(
         modules, specs, record = add_corrections(plan, problem, config, saved, dtype, device)
         return modules, specs, None, record
     modules, specs = continue_networks(problem, nets, saved, seed, dtype, device)
-    return modules, specs, saved, None
+    record = None
+    if plan.kind == "prune":
+        record = {"pruned": prune_networks(problem, config, modules, specs, dtype, device), "weights": loss_factors(None, saved)}
+    return modules, specs, without_optimizer_state(saved, reshaped(saved_specs(saved), specs)), record
 
 
 def _finishers(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -157,6 +163,7 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
         optimizer_kind=kind,
         finishers=finishers,
         named=params,
+        penalties=build_sparsity(problem, modules, config["nets"]),
     )
     if saved is not None:
         restore(optimizer, kind, params, saved["optimizer"])
