@@ -11,11 +11,13 @@ import torch
 
 from ..compile import compile_problem
 from ..config import ConfigError, hard_constraints, validate_config
+from ..config.balancing import balancing_warning
 from ..config.schema import LBFGS, LM
 from ..errors import MtcError
 from ..kinds import precision_warning
 from ..layout import stage_folder
 from ..problem import Problem, load_problem
+from .balancing import build_balancer
 from .checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
 from .device import resolve_device, resolve_dtype
 from .correction_stage import add_corrections
@@ -24,7 +26,9 @@ from .loop import Hooks, LoopState, LossRow, Outcome, run_loop
 from .networks import bind, build_networks, continue_networks, plain_specs, restore_networks
 from .optim import build_optimizer, build_scheduler
 from .optim.gauss_newton import size_refusal
+from .loss_rows import logging_values
 from .optim_state import named_trainable, restore, snapshot
+from .plateau import PlateauWatch
 from .terms import build_terms
 from .unknowns import KEY as UNKNOWNS, build_unknowns, logging_unknowns, stage_optimizer, with_unknowns
 
@@ -61,6 +65,7 @@ class StageHooks:
     flush: Callable[[], None] = _ignore  # called before each checkpoint, so no logged row predates a lost one
     corrected: Callable[[dict[str, Any]], None] = _ignore  # a correction stage's eps/f_d, once they are known
     warn: Callable[[str], None] = _ignore
+    stopped: Callable[[str], None] = _ignore  # why a stage ended early as done (stop on plateau)
 
 
 def checked_config(problem: Problem, plan: StagePlan) -> dict[str, Any]:
@@ -127,8 +132,7 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
     dtype = resolve_dtype(training["precision"])
     rng = np.random.default_rng(training["seed"])
     torch.manual_seed(training["seed"])
-    warning = precision_warning(plan.stage, plan.kind, config)
-    if warning:
+    for warning in filter(None, (precision_warning(plan.stage, plan.kind, config), balancing_warning(plan.stage, config))):
         hooks.warn(warning)
     modules, specs, saved, correction = _networks(plan, problem, config, dtype, device)
     if correction is not None:
@@ -158,6 +162,11 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
         finishers=finishers,
         named=params,
     )
+    resumed = saved if plan.resume and saved is not None else {}
+    state.balancer = build_balancer(training, state.terms, resumed.get("balancing"))
+    state.plateau = PlateauWatch(training, hooks.stopped)
+    if resumed.get("plateau"):
+        state.plateau.load_state_dict(resumed["plateau"])
     if saved is not None:
         restore(optimizer, kind, params, saved["optimizer"])
         state.carried = saved["optimizer"] if plan.resume else None
@@ -185,11 +194,16 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
                 "rng": rng_state(rng),
                 "config": config,
                 "unknowns": unknowns.numbers(),
+                "balancing": state.balancer.state_dict(),
+                "plateau": state.plateau.state_dict(),
             },
         )
         hooks.checkpointed(step, path)
 
-    return state, Hooks(log=logging_unknowns(hooks.log, unknowns), save=save, stop_requested=hooks.stop_requested), config
+    log = logging_unknowns(hooks.log, unknowns)
+    if training["loss_balancing"] != "none":
+        log = logging_values(log, state.balancer.effective)
+    return state, Hooks(log=log, save=save, stop_requested=hooks.stop_requested), config
 
 
 def train_stage(plan: StagePlan, hooks: StageHooks | None = None) -> Outcome:
