@@ -11,6 +11,7 @@ from engine.config import ConfigError, default_config, set_values
 from engine.config.balancing import balancing_warning
 from engine.layout import stage_folder
 from engine.problem import load_problem
+from engine.store import open_storage
 from engine.train import StageHooks, StagePlan, train_stage
 from engine.train.checkpoint import load_checkpoint
 
@@ -119,18 +120,22 @@ def test_plateau_waits_while_the_loss_improves(tug):
     assert outcome == "done" and notes == [] and max(s for s, *_ in rows) == 59
 
 
-def test_a_plateau_stopped_stage_says_why_and_its_child_starts_from_it(tmp_path):
+def test_a_plateau_stopped_stage_says_why_stores_its_weights_and_its_child_starts_from_it(tmp_path):
     project = example_project(tmp_path / "hello", "hello-world", {
         "nets.NN.layer_size": 8, "nets.NN.nr_layers": 2, "constraints.diffusion.batch_size": 32,
         "constraints.ends.batch_size": 8, "training.max_steps": 5000, "training.log_every": 5,
         "optimizer.lr": 1e-12, "training.resample_every": 5000, "training.stop_on_plateau": True,
-        "training.plateau_patience": 3,
+        "training.plateau_patience": 3, "training.loss_balancing": "lr_annealing",
     })  # fmt: skip
     assert run_mtc("train", "--stage", "stage1", cwd=project).returncode == 0
     status = json.loads(run_mtc("status", "--json", cwd=project).stdout)
     row = next(r for r in status if r["name"] == "stage1")
     assert row["status"] == "done" and row["error"] == "stopped: plateau at step 15"
     assert "stopped: plateau at step 15" in run_mtc("status", cwd=project).stdout
+    storage = open_storage(project)
+    stored = {key: storage.latest_losses(key)["stage1"] for key in ("weight/diffusion", "weight/ends")}
+    storage.dispose()
+    assert stored["weight/diffusion"] == (15, 1.0) and stored["weight/ends"][1] > 1  # the boundary term gains weight
     child = run_mtc("stage", "child", "stage1", "next", "--set", "training.stop_on_plateau=false", "--set", "training.max_steps=1",
                     cwd=project)  # fmt: skip
     assert child.returncode == 0, child.stderr

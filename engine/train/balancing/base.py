@@ -27,6 +27,8 @@ def user_weight(term: Any) -> float:
 
 def gradient(loss: torch.Tensor, parameters: Sequence[torch.nn.Parameter]) -> torch.Tensor:
     """The flat gradient of ``loss`` with respect to ``parameters`` (zeros where it does not depend on one)."""
+    if not loss.requires_grad:  # a term on frozen networks only
+        return torch.cat([torch.zeros_like(p).reshape(-1) for p in parameters])
     grads = torch.autograd.grad(loss, parameters, retain_graph=True, allow_unused=True)
     return torch.cat([(g if g is not None else torch.zeros_like(p)).reshape(-1) for g, p in zip(grads, parameters)])
 
