@@ -111,7 +111,9 @@ class StepClosure:
     def __call__(self) -> torch.Tensor:
         state = self.state
         state.optimizer.zero_grad(set_to_none=True)
-        losses, total = state.balancer.losses(state.terms, state.bindings, self.batches, state.parameters, self.step, state.phase is None)
+        losses, total = state.balancer.losses(
+            state.terms, state.bindings, self.batches, state.parameters, self.step, state.phase is None
+        )
         self.record(dict(zip(state.names, losses.detach().tolist())))  # one copy out for every term
         total.backward()
         if self.grad_clip is None:

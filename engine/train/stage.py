@@ -23,10 +23,10 @@ from .device import resolve_device, resolve_dtype
 from .correction_stage import add_corrections
 from .correction_weights import weighted_config
 from .loop import Hooks, LoopState, LossRow, Outcome, run_loop
+from .loss_rows import logging_values
 from .networks import bind, build_networks, continue_networks, plain_specs, restore_networks
 from .optim import build_optimizer, build_scheduler
 from .optim.gauss_newton import size_refusal
-from .loss_rows import logging_values
 from .optim_state import named_trainable, restore, snapshot
 from .plateau import PlateauWatch
 from .terms import build_terms
