@@ -136,6 +136,10 @@ def test_a_plateau_stopped_stage_says_why_stores_its_weights_and_its_child_start
     stored = {key: storage.latest_losses(key)["stage1"] for key in ("weight/diffusion", "weight/ends")}
     storage.dispose()
     assert stored["weight/diffusion"] == (15, 1.0) and stored["weight/ends"][1] > 1  # the boundary term gains weight
+    compared = json.loads(run_mtc("compare", "stage1", "--json", cwd=project).stdout)[0]
+    assert compared["final.total"] > 0 and compared["final.weight/ends"] == stored["weight/ends"][1]
+    plotted = run_mtc("plot", "losses", "--keys", "total,weight/ends", "--output", str(tmp_path / "w.html"), cwd=project)
+    assert plotted.returncode == 0 and (tmp_path / "w.html").stat().st_size > 0
     child = run_mtc("stage", "child", "stage1", "next", "--set", "training.stop_on_plateau=false", "--set", "training.max_steps=1",
                     cwd=project)  # fmt: skip
     assert child.returncode == 0, child.stderr
