@@ -71,6 +71,8 @@ class StageRow:
             line += f" · loss {row['loss']:.3e}"
         if row.get("unknowns"):
             line += " · " + ", ".join(f"{name} = {value:.6g}" for name, value in row["unknowns"].items())
+        if record.status == "done" and record.error:
+            line += f" · {record.error}"  # why it ended early (stopped: plateau at step N)
         if unsaved:
             line += " · ● unsaved"
         self.text = f"{record.name} {line}"

@@ -97,6 +97,16 @@ def test_defaults_for_two_network_outline(cfg: dict, outline: ProblemOutline) ->
         "correction_frequency": "error",
         "then_lbfgs_steps": 0,
         "then_lm_steps": 0,
+        "loss_balancing": "none",
+        "balance_every": 10,
+        "balance_alpha": 0.1,
+        "balance_lr": 0.025,
+        "gradnorm_alpha": 1.5,
+        "relobralo_temperature": 0.1,
+        "relobralo_rho": 0.999,
+        "stop_on_plateau": False,
+        "plateau_patience": 20,
+        "plateau_min_delta": 0.001,
     }
     assert cfg["scheduler"] == {"name": "exponential", "decay_rate": 0.95, "decay_steps": 200}
     assert cfg["optimizer"] == {"name": "adam", "lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0}

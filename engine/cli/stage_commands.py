@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..config.balancing import balancing_warning
 from ..kinds import precision_warning
 from ..stages import StageBook
 from ..stages.branch_warnings import frozen_branch_warning
@@ -167,6 +168,7 @@ def _warn(record: StageRecord) -> None:
     warnings = [
         precision_warning(record.name, record.kind, record.config),
         frozen_branch_warning(record.name, record.parent, record.config),
+        balancing_warning(record.name, record.config),
     ]
     for warning in filter(None, warnings):
         print(f"mtc: warning: {warning}", file=sys.stderr)

@@ -71,6 +71,9 @@ def Nullable(tp: Any) -> Any:
 
 # --------------------------------------------------------------------------- training
 
+LOSS_BALANCING = ("none", "lr_annealing", "gradnorm", "relobralo", "self_adaptive")
+"""``training.loss_balancing`` choices; ``engine.train.balancing.registry`` holds a balancer for each."""
+
 
 class Training(_Model):
     max_steps: int = Field(1000, ge=1, title="Max steps", description="Number of optimizer steps in this stage.")
@@ -128,6 +131,56 @@ class Training(_Model):
         description="After max_steps (and then_lbfgs_steps), this many Levenberg-Marquardt steps in the same "
         "stage (the optimizer's settings when optimizer.name is lm, else lm's defaults; on one fixed batch "
         "per constraint, drawn as often as optimizer points_per_parameter needs); 0 turns them off. Use float64.",
+    )
+    # loss balancing (issue 11): the weights engine.train.balancing gives each trained constraint
+    loss_balancing: Literal[LOSS_BALANCING] = Field(  # type: ignore[valid-type]
+        "none",
+        description="Adapt each trained constraint's loss weight while training (the constraint's own weight "
+        "multiplies it): none, lr_annealing (Wang et al. 2021, gradient-norm ratios), gradnorm (Chen et al. 2018), "
+        "relobralo (Bischof & Kraus 2021, relative loss progress) or self_adaptive (McClenny & Braga-Neto, one "
+        "trainable weight per point on points fixed for the stage). First-order optimizers only; the finishing "
+        "steps keep the last weights (L-BFGS) or use the constraints' own weights (LM).",
+    )
+    balance_every: int = Field(10, ge=1, description="Loss balancing: update the weights every this many steps.")
+    balance_alpha: float = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="Loss balancing (lr_annealing, relobralo): weight of the newest estimate in the moving "
+        "average of the weights (new = (1 - alpha) old + alpha estimate).",
+    )
+    balance_lr: float = Field(
+        0.025,
+        gt=0,
+        title="Balance LR",
+        description="Loss balancing (gradnorm, self_adaptive): step size of the weights' own updates (Adam on "
+        "gradnorm's weights; gradient ascent on self_adaptive's, relative to the largest point's gradient).",
+    )
+    gradnorm_alpha: float = Field(
+        1.5, ge=0, title="GradNorm alpha", description="GradNorm's asymmetry: how strongly a slowly training constraint gets more weight."
+    )
+    relobralo_temperature: float = Field(
+        0.1, gt=0, title="ReLoBRaLo temperature", description="ReLoBRaLo's softmax temperature (smaller: sharper weights)."
+    )
+    relobralo_rho: float = Field(
+        0.999,
+        ge=0,
+        le=1,
+        title="ReLoBRaLo rho",
+        description="ReLoBRaLo's expected lookback: the probability that an update keeps the weights' history "
+        "instead of looking back to the first losses.",
+    )
+    # stop on plateau (issue 11)
+    stop_on_plateau: bool = Field(
+        False,
+        description="End the stage (as done) once the total loss has not improved by plateau_min_delta "
+        "(relative) over plateau_patience logged checks.",
+    )
+    plateau_patience: int = Field(
+        20, ge=1, description="Stop on plateau: logged checks (every log_every steps) without improvement before the stage ends."
+    )
+    plateau_min_delta: float = Field(
+        1e-3, ge=0, lt=1, title="Plateau min delta", description="Stop on plateau: relative improvement of the best total loss that counts."
     )
 
 

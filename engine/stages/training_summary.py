@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from engine.config.balancing import balancing_warning
 from engine.kinds import describe_correction, describe_prune, precision_warning
 from engine.stages.changes import has_run
 from engine.store import StageRecord
@@ -61,7 +62,7 @@ def stage_summary(
     """One stage: place in the tree, status, steps, optimizer, scheduler, networks, constraints, data."""
     config = record.config
     changed = problem is not None and has_run(record) and record.problem_hash != problem
-    warnings = [w for w in (precision_warning(record.name, record.kind, config), changed and CHANGED) if w]
+    warnings = [w for w in (precision_warning(record.name, record.kind, config), balancing_warning(record.name, config), changed and CHANGED) if w]
     return {
         "name": record.name,
         "parent": record.parent,

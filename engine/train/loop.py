@@ -14,7 +14,9 @@ from ..config import total_steps
 from ..errors import MtcError
 from .optim import GaussNewton, Scheduler, advance, build_optimizer, step_report
 from .optim.least_squares import StackedResiduals
+from .balancing import Balancer
 from .optim_state import restore
+from .plateau import PlateauWatch
 from .terms import LossTerm
 
 Outcome = Literal["done", "cancelled"]
@@ -62,6 +64,8 @@ class LoopState:
     named: Mapping[str, torch.nn.Parameter] = field(default_factory=dict)  # parameter name -> parameter
     carried: Mapping[str, Any] | None = None  # the resumed checkpoint's optimizer state
     penalties: Callable[[list[dict[str, torch.Tensor]]], dict[str, torch.Tensor]] = lambda batches: {}  # KAN sparsity
+    balancer: Balancer = field(default_factory=Balancer)  # the terms' weights (training.loss_balancing)
+    plateau: PlateauWatch = field(default_factory=PlateauWatch)  # training.stop_on_plateau
 
     @property
     def names(self) -> list[str]:
@@ -108,8 +112,9 @@ class StepClosure:
     def __call__(self) -> torch.Tensor:
         state = self.state
         state.optimizer.zero_grad(set_to_none=True)
-        losses = torch.stack([t.loss(state.bindings, b) for t, b in zip(state.terms, self.batches)])
-        total = losses.sum()
+        losses, total = state.balancer.losses(
+            state.terms, state.bindings, self.batches, state.parameters, self.step, state.phase is None
+        )
         self.record(dict(zip(state.names, losses.detach().tolist())))  # one copy out for every term
         penalties = state.penalties(self.batches)  # own rows, minimised with the loss, not part of "total"
         state.last.update({key: float(value.detach()) for key, value in penalties.items()})
@@ -164,6 +169,9 @@ def run_loop(state: LoopState, training: Mapping[str, Any], hooks: Hooks) -> Out
         elapsed = time.monotonic() - began
         if step % log_every == 0 or step == total - 1:
             hooks.log([(step, elapsed, key, value) for key, value in {**state.last, **report}.items()])
+            if state.plateau.reached(step, state.last["total"]):
+                hooks.save(step + 1, elapsed, True)
+                return "done"
         done = step + 1
         if target is not None and state.last["total"] <= target:
             hooks.save(done, elapsed, True)

@@ -11,22 +11,26 @@ import torch
 
 from ..compile import compile_problem
 from ..config import ConfigError, hard_constraints, validate_config
+from ..config.balancing import balancing_warning
 from ..config.schema import LBFGS, LM
 from ..errors import MtcError
 from ..kinds import precision_warning
 from ..layout import stage_folder
 from ..problem import Problem, load_problem
+from .balancing import build_balancer
 from .checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
 from .device import resolve_device, resolve_dtype
 from .correction_stage import add_corrections
 from .correction_weights import weighted_config
 from .loop import Hooks, LoopState, LossRow, Outcome, run_loop
 from .kan_stage import prune_networks, reshaped, without_optimizer_state
+from .loss_rows import logging_values
 from .networks import bind, build_networks, continue_networks, plain_specs, restore_networks, saved_specs
 from .sparsity import build_sparsity
 from .optim import build_optimizer, build_scheduler
 from .optim.gauss_newton import size_refusal
 from .optim_state import named_trainable, restore, snapshot
+from .plateau import PlateauWatch
 from .terms import build_terms
 from .unknowns import KEY as UNKNOWNS, build_unknowns, logging_unknowns, stage_optimizer, with_unknowns
 
@@ -64,6 +68,7 @@ class StageHooks:
     flush: Callable[[], None] = _ignore  # called before each checkpoint, so no logged row predates a lost one
     corrected: Callable[[dict[str, Any]], None] = _ignore  # a correction stage's eps/f_d, once they are known
     warn: Callable[[str], None] = _ignore
+    stopped: Callable[[str], None] = _ignore  # why a stage ended early as done (stop on plateau)
 
 
 def checked_config(problem: Problem, plan: StagePlan) -> dict[str, Any]:
@@ -133,8 +138,7 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
     dtype = resolve_dtype(training["precision"])
     rng = np.random.default_rng(training["seed"])
     torch.manual_seed(training["seed"])
-    warning = precision_warning(plan.stage, plan.kind, config)
-    if warning:
+    for warning in filter(None, (precision_warning(plan.stage, plan.kind, config), balancing_warning(plan.stage, config))):
         hooks.warn(warning)
     modules, specs, saved, correction = _networks(plan, problem, config, dtype, device)
     if correction is not None:
@@ -165,6 +169,11 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
         named=params,
         penalties=build_sparsity(problem, modules, config["nets"]),
     )
+    resumed = saved if plan.resume and saved is not None else {}
+    state.balancer = build_balancer(training, state.terms, resumed.get("balancing"))
+    state.plateau = PlateauWatch(training, hooks.stopped)
+    if resumed.get("plateau"):
+        state.plateau.load_state_dict(resumed["plateau"])
     if saved is not None:
         restore(optimizer, kind, params, saved["optimizer"])
         state.carried = saved["optimizer"] if plan.resume else None
@@ -192,11 +201,16 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
                 "rng": rng_state(rng),
                 "config": config,
                 "unknowns": unknowns.numbers(),
+                "balancing": state.balancer.state_dict(),
+                "plateau": state.plateau.state_dict(),
             },
         )
         hooks.checkpointed(step, path)
 
-    return state, Hooks(log=logging_unknowns(hooks.log, unknowns), save=save, stop_requested=hooks.stop_requested), config
+    log = logging_unknowns(hooks.log, unknowns)
+    if training["loss_balancing"] != "none":
+        log = logging_values(log, state.balancer.effective)
+    return state, Hooks(log=log, save=save, stop_requested=hooks.stop_requested), config
 
 
 def train_stage(plan: StagePlan, hooks: StageHooks | None = None) -> Outcome:

@@ -50,6 +50,12 @@ class LossTerm:
                 return self._weighted(networks, columns)
         return self._weighted(networks, columns)
 
+    def pointwise(self, networks: Mapping[str, NetworkBinding], columns: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """``weight * residual^2`` at each point, before the mean (self_adaptive loss balancing weights points)."""
+        fields = BatchFields(networks, {**columns, **self.scalars()})
+        weight = self.weight(fields).detach() if isinstance(self.weight, CompiledExpression) else self.weight
+        return weight * self.residual(fields).square()
+
     def _weighted(self, networks: Mapping[str, NetworkBinding], columns: Mapping[str, torch.Tensor]) -> torch.Tensor:
         fields = BatchFields(networks, {**columns, **self.scalars()})
         squared = self.residual(fields).square()

@@ -17,6 +17,7 @@ import torch
 
 from ..problem import Problem
 from ..problem.unknowns import ROW_PREFIX, Unknown
+from .loss_rows import logging_values
 
 KEY = "_unknowns"  # the unknowns' name among the stage's modules (optimizer state, parameters)
 _EDGE = 1e-12  # a value carried onto a bound is moved this (relative) far inside it
@@ -154,9 +155,4 @@ def logging_unknowns(log: Callable[[list[Any]], None], unknowns: Unknowns) -> Ca
     if not unknowns.specs:
         return log
 
-    def logged(rows: list[Any]) -> None:
-        steps = {(step, elapsed) for step, elapsed, _, _ in rows}
-        values = unknowns.numbers()
-        log(rows + [(step, elapsed, ROW_PREFIX + name, value) for step, elapsed in sorted(steps) for name, value in values.items()])
-
-    return logged
+    return logging_values(log, lambda: {ROW_PREFIX + name: value for name, value in unknowns.numbers().items()})

@@ -102,6 +102,7 @@ class Worker:
             for line in describe_correction(info):
                 log.info("correction of %s: %s", record.parent, line)
 
+        stopped: list[str] = []  # why the stage ended early as done (stop on plateau)
         hooks = StageHooks(
             log=rows.add,
             stop_requested=lambda: beat.cancel.is_set() or beat.lost.is_set() or self.interrupted.is_set(),
@@ -110,6 +111,7 @@ class Worker:
             flush=rows.flush,
             corrected=corrected,
             warn=lambda message: log.warning("%s", message),
+            stopped=stopped.append,
         )
         plan = StagePlan(self.project, claim.stage, record.config, record.parent, resume, self.device, record.kind)
         beat.start()
@@ -132,7 +134,7 @@ class Worker:
             beat.stop()
         if beat.lost.is_set():
             return
-        note = {"failed": error, "queued": "interrupted: requeued"}.get(status)
+        note = {"failed": error, "queued": "interrupted: requeued", "done": stopped[-1] if stopped else None}.get(status)
         finish(storage, claim, status, note)
         log.info("stage %s%s", status, f": {note}" if note else "")
         if status == "done":
