@@ -30,6 +30,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_sample(args: argparse.Namespace) -> int:
+    from ..config.adaptive import base_sampler
     from ..problem import load_problem
     from ..samples import subdomain_sizes, write_samples
 
@@ -41,7 +42,7 @@ def run_sample(args: argparse.Namespace) -> int:
     if not sizes:
         raise MtcError(f"stage {args.stage!r} includes no constraint: nothing to sample")
     training = config["training"]
-    for path in write_samples(project, problem, sizes, training["seed"], training["sampler"]):
+    for path in write_samples(project, problem, sizes, training["seed"], base_sampler(training)):
         print(f"wrote {sizes[path.stem]:,} points to {path.relative_to(project)}")
     print("next: `mtc train --sampled` draws the batches from these files")
     return 0

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
+from engine.config.adaptive import check_sampler
 from engine.config.describe import FieldDescriptor, describe_fields
 from engine.config.errors import ConfigError
 from engine.config.introspect import all_tags, collections
@@ -47,6 +48,7 @@ def validate_config(config: Mapping[str, Any], outline: ProblemOutline) -> dict[
         data[section] = {name: data[section][name] for name in outline_names(outline, section)}
     check_weights(data, outline)
     check_hard(data, outline)
+    check_sampler(data, outline)
     return data
 
 
