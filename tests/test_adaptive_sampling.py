@@ -12,6 +12,7 @@ from engine.config import ConfigError, default_config, set_values
 from engine.inference import load_stage
 from engine.layout import stage_folder
 from engine.problem import load_problem
+from engine.results.solution import compute_solution, figure_1d
 from engine.train import StageHooks, StagePlan, train_stage
 from engine.train.adaptive.pool import residual_density, weighted_pick
 from engine.train.checkpoint import load_checkpoint
@@ -144,5 +145,9 @@ def test_adaptive_stage_trains_checkpoints_its_points_and_resumes(steep, sampler
     assert steps == list(range(12)) and all(np.isfinite(v) for _, _, key, v in rows if key == "total")
     points = load_stage(steep, "s1").points
     assert set(points) == {"steep"} and (points["steep"]["x"] > 0.01).all()
+    solution = compute_solution(steep, "s1")  # the solution view draws them
+    assert solution.quantities()[-1] == "training points of steep"
+    drawn = {trace.name: trace for trace in figure_1d(solution).data}
+    np.testing.assert_array_equal(drawn["training points of steep"].x, points["steep"]["x"])
     if sampler == "rar_d":  # 20 added at steps 0, 4 (checkpointed), 6, 10: capped at 64 only if they came back
         assert len(points["steep"]["x"]) == 64 + 64

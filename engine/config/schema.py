@@ -82,18 +82,21 @@ class AdaptiveSampling(_Model):
         1.0,
         ge=0,
         le=10,
+        title="Adaptive k",
         description="Exponent of the residual in the sampling density |r|^k / mean(|r|^k) + c (0: uniform).",
     )
     c: float = Field(
         1.0,
         ge=0,
         le=1e6,
+        title="Adaptive c",
         description="Uniform share of the sampling density |r|^k / mean(|r|^k) + c (larger: closer to uniform).",
     )
     pool: int = Field(
         10000,
         ge=2,
         le=10**7,
+        title="Candidate pool",
         description="Candidate points drawn (with pool_sampler) and scored by their residual at every resample "
         "(training.resample_every); at least each adapted constraint's batch_size (rad) or add (rar_d).",
     )
@@ -103,6 +106,7 @@ class AdaptiveSampling(_Model):
     add: int = Field(
         100,
         ge=1,
+        title="RAR-D points added",
         description="rar_d only: points drawn from the pool and added to each adapted constraint's batch at "
         "every resample.",
     )
@@ -110,6 +114,7 @@ class AdaptiveSampling(_Model):
         2.0,
         gt=1,
         le=100,
+        title="RAR-D max growth",
         description="rar_d only: a constraint's batch holds at most batch_size * max_growth points; beyond it "
         "the oldest added points make room for new ones.",
     )
