@@ -9,8 +9,8 @@ import numpy as np
 import sympy
 import torch
 
-from ..config.adaptive import base_sampler
 from ..compile import BatchFields, CompiledExpression, CompiledProblem, NetworkBinding, as_columns
+from ..config.adaptive import base_sampler
 from ..problem import Problem
 from ..problem.datafiles import load_columns
 from ..problem.sampling import sample_subdomain
