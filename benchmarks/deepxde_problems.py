@@ -66,3 +66,26 @@ def train_deepxde(
     _, state = model.train(display_every=max(1, args.deepxde_lbfgs))
     points = np.stack([grid[v] for v in ("x", "y")[: geom.dim]], axis=1)
     return model.predict(points).reshape(-1), float(np.sum(state.loss_train))
+
+
+def train_deepxde_adam(
+    example: str, grid: dict[str, np.ndarray], batches: dict[str, int], width: int, depth: int, steps: int, lr: float
+) -> np.ndarray:
+    """DeepXDE's plain recipe at a step budget, for ``benchmarks/techniques.py``: float32, tanh, Glorot normal,
+    fixed Hammersley points (as many per constraint), ``steps`` Adam steps at ``lr``; the prediction on ``grid``."""
+    import deepxde as dde
+    import torch
+
+    dde.config.set_default_float("float32")
+    dde.config.set_random_seed(0)
+    geom, pde, bcs, transform = _problem(example, dde, torch)
+    counts = list(batches.values())
+    data = dde.data.PDE(geom, pde, bcs, num_domain=counts[0], num_boundary=counts[-1], train_distribution="Hammersley")
+    net = dde.nn.FNN([geom.dim] + [width] * depth + [1], "tanh", "Glorot normal")
+    if transform is not None:
+        net.apply_output_transform(transform)
+    model = dde.Model(data, net)
+    model.compile("adam", lr=lr)
+    model.train(iterations=steps, display_every=max(1, steps))
+    points = np.stack([grid[v] for v in ("x", "y")[: geom.dim]], axis=1)
+    return model.predict(points).reshape(-1)

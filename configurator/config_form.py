@@ -28,6 +28,7 @@ from engine.config import (
     set_values,
     validate_config,
 )
+from engine.config.introspect import collections
 from engine.errors import MtcError, ProblemError
 from engine.kinds import correction_brief, describe_correction
 from engine.problem.loader import PROBLEM_FILE
@@ -262,7 +263,8 @@ class ConfigForm:
         (unless the section is about one entry, named in its title like ``[metalNN] NN Architecture``)."""
         owners = list(dict.fromkeys(d.key.rsplit(".", 1)[0] for d in descriptors))
         entry = owners[0].partition(".")[2]
-        if len(owners) == 1 and (not entry or f"[{entry}]" in descriptors[0].section):
+        one_form = owners[0].partition(".")[0] not in collections()  # not per entry: training and training.rad together
+        if one_form or (len(owners) == 1 and f"[{entry}]" in descriptors[0].section):
             return [self._field(d).labelled() for d in descriptors]
         columns = {d.key.rsplit(".", 1)[1]: d.label for d in descriptors}
         titles = [_label(f"<b>{text}</b>", COLUMN_WIDTH) for text in columns.values()]

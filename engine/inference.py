@@ -43,6 +43,7 @@ class StageModel:
         self._model = compiled.model
         self.correction: dict | None = None  # what a correction stage computed (eps, f_d per output)
         self.unknowns: dict[str, float] = {}  # the values the stage learned for p.add_unknown constants
+        self.points: dict[str, dict[str, np.ndarray]] = {}  # training.sampler=rad|rar_d: each constraint's last batch
 
     @property
     def networks(self) -> dict[str, torch.nn.Module]:
@@ -105,4 +106,5 @@ def load_stage(project: str | Path, stage: str, device: str = "cpu", problem: Pr
     model = StageModel(problem, modules, dtype, torch_device, hard_constraints(config))
     model.correction = saved.get("correction")
     model.unknowns = dict(saved.get("unknowns") or {})
+    model.points = {name: dict(draw["points"]) for name, draw in (saved.get("adaptive") or {}).get("draws", {}).items()}
     return model

@@ -107,6 +107,7 @@ def test_defaults_for_two_network_outline(cfg: dict, outline: ProblemOutline) ->
         "stop_on_plateau": False,
         "plateau_patience": 20,
         "plateau_min_delta": 0.001,
+        "rad": {"k": 1.0, "c": 1.0, "pool": 10000, "pool_sampler": "sobol", "add": 100, "max_growth": 2.0},
     }
     assert cfg["scheduler"] == {"name": "exponential", "decay_rate": 0.95, "decay_steps": 200}
     assert cfg["optimizer"] == {"name": "adam", "lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0}
@@ -564,7 +565,7 @@ def test_describe_fields_has_choices_bounds_sections_and_conditions() -> None:
     (grad_clip,) = by_key["training.grad_clip"]
     assert grad_clip.nullable and grad_clip.null_label == "off" and grad_clip.type == "float"
     (sampler,) = by_key["training.sampler"]
-    assert sampler.choices == ("uniform", "sobol", "halton")
+    assert sampler.choices == ("uniform", "sobol", "halton", "rad", "rar_d")
     (weight,) = by_key["constraints.interface_eq.weight"]
     assert weight.type == "expression" and weight.symbols == ("normal_x", "normal_y", "x", "y")
     assert by_key["constraints.metal_diff.weight"][0].symbols == ("sdf", "x", "y")

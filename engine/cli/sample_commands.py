@@ -30,6 +30,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_sample(args: argparse.Namespace) -> int:
+    from ..config.adaptive import base_sampler
     from ..problem import load_problem
     from ..samples import integral_groups, subdomain_sizes, write_samples
 
@@ -42,7 +43,7 @@ def run_sample(args: argparse.Namespace) -> int:
         raise MtcError(f"stage {args.stage!r} includes no constraint: nothing to sample")
     training = config["training"]
     groups = integral_groups(problem, config, args.multiple)
-    for path, rows in write_samples(project, problem, sizes, training["seed"], training["sampler"], groups).items():
+    for path, rows in write_samples(project, problem, sizes, training["seed"], base_sampler(training), groups).items():
         per_value = f" at {groups[path.stem]} parameter values" if path.stem in groups else ""
         print(f"wrote {rows:,} points to {path.relative_to(project)}{per_value}")
     print("next: `mtc train --sampled` draws the batches from these files")

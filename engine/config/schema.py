@@ -73,6 +73,53 @@ def Nullable(tp: Any) -> Any:
 
 LOSS_BALANCING = ("none", "lr_annealing", "gradnorm", "relobralo", "self_adaptive")
 """``training.loss_balancing`` choices; ``engine.train.balancing.registry`` holds a balancer for each."""
+BASE_SAMPLERS = ("uniform", "sobol", "halton")
+ADAPTIVE_SAMPLERS = ("rad", "rar_d")
+"""``training.sampler`` values that draw by residual; ``engine.train.adaptive.registry`` builds each."""
+
+
+# adaptive sampling (training.sampler=rad|rar_d): Wu et al. 2023
+class AdaptiveSampling(_Model):
+    k: float = Field(
+        1.0,
+        ge=0,
+        le=10,
+        title="Adaptive k",
+        description="Exponent of the residual in the sampling density |r|^k / mean(|r|^k) + c (0: uniform).",
+    )
+    c: float = Field(
+        1.0,
+        ge=0,
+        le=1e6,
+        title="Adaptive c",
+        description="Uniform share of the sampling density |r|^k / mean(|r|^k) + c (larger: closer to uniform).",
+    )
+    pool: int = Field(
+        10000,
+        ge=2,
+        le=10**7,
+        title="Candidate pool",
+        description="Candidate points drawn (with pool_sampler) and scored by their residual at every resample "
+        "(training.resample_every); at least each adapted constraint's batch_size (rad) or add (rar_d).",
+    )
+    pool_sampler: Literal[BASE_SAMPLERS] = Field(  # type: ignore[valid-type]
+        "sobol", description="How the candidate pool (and the batches of terms that are not adapted) are drawn."
+    )
+    add: int = Field(
+        100,
+        ge=1,
+        title="RAR-D points added",
+        description="rar_d only: points drawn from the pool and added to each adapted constraint's batch at "
+        "every resample.",
+    )
+    max_growth: float = Field(
+        2.0,
+        gt=1,
+        le=100,
+        title="RAR-D max growth",
+        description="rar_d only: a constraint's batch holds at most batch_size * max_growth points; beyond it "
+        "the oldest added points make room for new ones.",
+    )
 
 
 class Training(_Model):
@@ -103,8 +150,11 @@ class Training(_Model):
         json_schema_extra={"null_label": "null"},
     )
     resample_every: int = Field(1, ge=1, description="Draw new collocation points every this many steps.")
-    sampler: Literal["uniform", "sobol", "halton"] = Field(
-        "uniform", description="How collocation points are drawn: uniform random or a quasi-random sequence."
+    sampler: Literal[BASE_SAMPLERS + ADAPTIVE_SAMPLERS] = Field(  # type: ignore[valid-type]
+        "uniform",
+        description="How collocation points are drawn: uniform random or a quasi-random sequence (sobol, halton); "
+        "rad and rar_d place interior points where the residual is large (settings training.rad.*; "
+        "boundary and data terms draw with training.rad.pool_sampler).",
     )
     sampled: bool = Field(
         False,
@@ -181,6 +231,10 @@ class Training(_Model):
     )
     plateau_min_delta: float = Field(
         1e-3, ge=0, lt=1, title="Plateau min delta", description="Stop on plateau: relative improvement of the best total loss that counts."
+    )
+    # adaptive sampling (training.sampler=rad|rar_d)
+    rad: AdaptiveSampling = Field(
+        default_factory=AdaptiveSampling, title="Adaptive sampling", description="Settings of sampler rad and rar_d."
     )
 
 

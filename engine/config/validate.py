@@ -9,6 +9,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from engine.config.balancing import check_balancing
+from engine.config.adaptive import check_sampler
 from engine.config.describe import FieldDescriptor, describe_fields
 from engine.config.errors import ConfigError
 from engine.config.introspect import all_tags, collections
@@ -49,6 +50,7 @@ def validate_config(config: Mapping[str, Any], outline: ProblemOutline) -> dict[
     check_weights(data, outline)
     check_hard(data, outline)
     check_balancing(data)
+    check_sampler(data, outline)
     return data
 
 

@@ -5,7 +5,9 @@
 (the reference dashed, when the project has one), the |error| against the reference and the
 |residual| of each constraint on log axes. 2D (and 3D, as the slice through the middle of the other
 variables): one quantity per figure: a field (or its reference, or its |error|) as a heatmap masked
-to the domain, or a constraint's |residual| as points coloured on a log scale. Figures are plotly
+to the domain, or a constraint's |residual| as points coloured on a log scale. A stage trained with
+``training.sampler=rad|rar_d`` adds the points its sampler placed last (``training points of C``),
+coloured by their |residual| (1D: crosses beside the residuals). Figures are plotly
 ``go.Figure`` objects; plotly is imported only when a figure is drawn.
 """
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 RESIDUAL = "|residual| of "
+TRAINING = "training points of "
 ERROR = "|error| of "
 REFERENCE = "reference "
 
@@ -36,11 +39,23 @@ class Solution:
     fields: dict[str, np.ndarray]
     residuals: dict[str, tuple[dict[str, np.ndarray], np.ndarray]]
     references: dict[str, np.ndarray] = field(default_factory=dict)
+    training: dict[str, tuple[dict[str, np.ndarray], np.ndarray]] = field(default_factory=dict)
+    """training.sampler=rad|rar_d: each adapted constraint's last batch and its |residual| there."""
 
     def quantities(self) -> list[str]:
-        """What can be drawn: each field, each reference and its |error|, then each constraint's residual."""
+        """What can be drawn: each field, each reference and its |error|, each constraint's residual, then
+        the points an adaptive sampler placed."""
         compared = [q for name in self.references for q in (REFERENCE + name, ERROR + name)]
-        return [*self.fields, *compared, *(RESIDUAL + name for name in self.residuals)]
+        scattered = [*(RESIDUAL + name for name in self.residuals), *(TRAINING + name for name in self.training)]
+        return [*self.fields, *compared, *scattered]
+
+    def scattered(self, quantity: str) -> tuple[dict[str, np.ndarray], np.ndarray] | None:
+        """Points and |residual| of ``|residual| of C`` or ``training points of C``; None for grid quantities."""
+        if quantity.startswith(RESIDUAL):
+            return self.residuals[quantity.removeprefix(RESIDUAL)]
+        if quantity.startswith(TRAINING):
+            return self.training[quantity.removeprefix(TRAINING)]
+        return None
 
     def values(self, quantity: str) -> np.ndarray:
         """The grid values of a field, a reference (``reference u``) or an error (``|error| of u``)."""
@@ -69,7 +84,8 @@ def compute_solution(project: Path, stage: str) -> Solution:
     references = {}
     if reference is not None and reference.data_path is None:
         references = {name: np.where(grid.inside, v, np.nan) for name, v in reference.values(grid.columns).items()}
-    return Solution(stage, grid, fields, residual_samples(model.problem, model.predict), references)
+    training = {name: (points, np.abs(model.predict(points)[f"residual_{name}"])) for name, points in model.points.items()}
+    return Solution(stage, grid, fields, residual_samples(model.problem, model.predict), references, training)
 
 
 def solution_figures(solution: Solution) -> list[go.Figure]:
@@ -101,6 +117,11 @@ def figure_1d(solution: Solution) -> go.Figure:
             go.Scatter(x=points[axis][order], y=residual[order], name=f"residual {name}", mode="markers", marker=marker),
             row=last, col=1,
         )  # fmt: skip
+    for name, (points, residual) in solution.training.items():
+        marker = {"size": 5, "symbol": "x-thin", "line": {"width": 1}}
+        figure.add_trace(
+            go.Scatter(x=points[axis], y=residual, name=TRAINING + name, mode="markers", marker=marker), row=last, col=1
+        )
     for row in range(2, last + 1):
         figure.update_yaxes(type="log", exponentformat="e", row=row, col=1)
     figure.update_xaxes(title_text=axis, row=last, col=1)
@@ -116,8 +137,9 @@ def figure_2d(solution: Solution, quantity: str) -> go.Figure:
 
     grid = solution.grid
     x_name, y_name = grid.axes
-    if quantity.startswith(RESIDUAL):
-        points, residual = solution.residuals[quantity.removeprefix(RESIDUAL)]
+    scattered = solution.scattered(quantity)
+    if scattered is not None:
+        points, residual = scattered
         trace: go.BaseTraceType = go.Scatter(
             x=points[x_name], y=points[y_name], mode="markers",
             marker={"color": _log10(residual), "colorscale": "Viridis", "size": 5, "colorbar": {"title": {"text": "log10 |r|"}}},

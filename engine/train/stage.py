@@ -17,6 +17,7 @@ from ..errors import MtcError
 from ..kinds import precision_warning
 from ..layout import stage_folder
 from ..problem import Problem, load_problem
+from .adaptive import adapt_terms
 from .balancing import build_balancer
 from .checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
 from .device import resolve_device, resolve_dtype
@@ -156,12 +157,15 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
             raise MtcError(f"training.then_lm_steps of stage {plan.stage!r}: {refusal}")
     optimizer = stage_optimizer(build_optimizer, params, unknowns, config)
     scheduler = build_scheduler(config["scheduler"], optimizer, training["max_steps"])
+    bindings = bind(problem, modules, hard_constraints(config))
+    terms = with_unknowns(build_terms(problem, compile_problem(problem), weighted_config(config, factors), rng), unknowns)
+    terms, adaptive = adapt_terms(problem, config, terms, bindings, rng, dtype, device)
     state = LoopState(
-        bindings=bind(problem, modules, hard_constraints(config)),
+        bindings=bindings,
         parameters=list(params.values()),
         optimizer=optimizer,
         scheduler=scheduler,
-        terms=with_unknowns(build_terms(problem, compile_problem(problem), weighted_config(config, factors), rng), unknowns),
+        terms=terms,
         dtype=dtype,
         device=device,
         optimizer_kind=kind,
@@ -181,6 +185,8 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
         scheduler.load_state_dict(saved["scheduler"])
         restore_rng(rng, saved["rng"])
         state.start_step, state.elapsed = saved["step"], saved["elapsed"]
+        if adaptive is not None:
+            adaptive.restore(saved.get("adaptive"))
 
     def save(step: int, elapsed: float, finished: bool = False) -> None:
         hooks.flush()
@@ -203,6 +209,7 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
                 "unknowns": unknowns.numbers(),
                 "balancing": state.balancer.state_dict(),
                 "plateau": state.plateau.state_dict(),
+                "adaptive": adaptive.state() if adaptive is not None else None,  # the adaptive sampler's points
             },
         )
         hooks.checkpointed(step, path)

@@ -10,6 +10,7 @@ import sympy
 import torch
 
 from ..compile import BatchFields, CompiledExpression, CompiledProblem, NetworkBinding, as_columns
+from ..config.adaptive import base_sampler
 from ..problem import Problem
 from ..problem.datafiles import load_columns
 from ..problem.sampling import sample_subdomain
@@ -78,7 +79,8 @@ def _weight(value: Any) -> float | CompiledExpression:
     return CompiledExpression(sympy.sympify(value))
 
 
-def _subdomain_draw(problem: Problem, name: str, batch: int, rng: np.random.Generator, sampler: str, sampled: bool) -> Draw:
+def subdomain_draw(problem: Problem, name: str, batch: int, rng: np.random.Generator, sampler: str, sampled: bool) -> Draw:
+    """``batch`` points of constraint ``name``'s subdomain per call: sampled, or rows of `mtc sample`'s file."""
     sd = problem.constraints[name].subdomain
     if sampled:  # rows of `mtc sample`'s file
         return _data_draw(read_samples(problem, sd), batch, rng)
@@ -101,7 +103,7 @@ def build_terms(
     problem: Problem, compiled: CompiledProblem, config: Mapping[str, Any], rng: np.random.Generator
 ) -> list[LossTerm | IntegralTerm]:
     """The loss terms a stage trains on: included constraints, then included data constraints."""
-    sampler, sampled = config["training"]["sampler"], config["training"]["sampled"]
+    sampler, sampled = base_sampler(config["training"]), config["training"]["sampled"]
     terms = []
     for name, settings in config["constraints"].items():
         if not settings["include"]:
@@ -113,7 +115,7 @@ def build_terms(
             stored = read_samples(problem, problem.constraints[name].subdomain) if sampled else None
             terms.append(integral_term(problem, name, residual, integrands, weight, settings, rng, sampler, needed, stored))
         else:
-            draw = _subdomain_draw(problem, name, settings["batch_size"], rng, sampler, sampled)
+            draw = subdomain_draw(problem, name, settings["batch_size"], rng, sampler, sampled)
             hard = settings.get("hard", False)
             terms.append(LossTerm(name, residual, weight, draw, _needed(problem, residual, weight), trained=not hard))
     for name, settings in config["data"].items():
