@@ -97,6 +97,8 @@ def test_defaults_for_two_network_outline(cfg: dict, outline: ProblemOutline) ->
         "correction_frequency": "error",
         "then_lbfgs_steps": 0,
         "then_lm_steps": 0,
+        "derivatives": "auto",
+        "compile": "auto",
     }
     assert cfg["scheduler"] == {"name": "exponential", "decay_rate": 0.95, "decay_steps": 200}
     assert cfg["optimizer"] == {"name": "adam", "lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0}

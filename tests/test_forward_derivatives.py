@@ -89,7 +89,7 @@ def test_sigmoid_and_every_activation_rule_to_order_four():
 def test_only_the_requested_components_are_propagated():
     laplacian = [("u", ("x", "x")), ("u", ("y", "y"))]
     plan = ForwardPlan.build(single(network("fully_connected", "tanh"), outputs=("u", "v")), laplacian)
-    assert plan.indices["net"] == ((0,), (1,), (0, 0), (1, 1))  # the diagonal, no (0, 1), nothing in t
+    assert plan.tables["net"].indices == ((0,), (1,), (0, 0), (1, 1))  # the diagonal, no (0, 1), nothing in t
 
 
 def test_a_correction_network_and_a_widened_network():

@@ -20,7 +20,8 @@ from .checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
 from .device import resolve_device, resolve_dtype
 from .correction_stage import add_corrections
 from .correction_weights import weighted_config
-from .loop import Hooks, LoopState, LossRow, Outcome, run_loop
+from .loop import Hooks, LoopState, LossRow, Outcome, draw_batches, run_loop
+from .loss_step import install
 from .networks import bind, build_networks, continue_networks, plain_specs, restore_networks
 from .optim import build_optimizer, build_scheduler
 from .optim.gauss_newton import size_refusal
@@ -61,6 +62,7 @@ class StageHooks:
     flush: Callable[[], None] = _ignore  # called before each checkpoint, so no logged row predates a lost one
     corrected: Callable[[dict[str, Any]], None] = _ignore  # a correction stage's eps/f_d, once they are known
     warn: Callable[[str], None] = _ignore
+    info: Callable[[str], None] = _ignore  # a line for the stage log (which derivative path, and why)
 
 
 def checked_config(problem: Problem, plan: StagePlan) -> dict[str, Any]:
@@ -165,6 +167,7 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
         scheduler.load_state_dict(saved["scheduler"])
         restore_rng(rng, saved["rng"])
         state.start_step, state.elapsed = saved["step"], saved["elapsed"]
+    install(state, training, rng, hooks, lambda: draw_batches(state))
 
     def save(step: int, elapsed: float, finished: bool = False) -> None:
         hooks.flush()

@@ -10,6 +10,7 @@ import sympy
 import torch
 
 from ..compile import BatchFields, CompiledExpression, CompiledProblem, NetworkBinding, as_columns
+from ..compile.forward import ForwardFields, ForwardPlan
 from ..problem import Problem
 from ..problem.datafiles import load_columns
 from ..problem.sampling import sample_subdomain
@@ -27,7 +28,9 @@ class LossTerm:
     ``needed`` names the sampled columns the residual and the weight read (their variables and
     the inputs of the networks they evaluate); only those become tensors. A term that is not
     ``trained`` (a constraint imposed exactly, ``hard``) is evaluated for its curve only: its
-    value carries no gradient, and it is zero up to rounding.
+    value carries no gradient, and it is zero up to rounding. With a ``forward`` plan the
+    derivatives are propagated forward through the layers (:mod:`engine.compile.forward`)
+    instead of nested autograd, and the sampled columns need no gradient.
     """
 
     name: str
@@ -37,12 +40,13 @@ class LossTerm:
     needed: frozenset[str]
     scalars: Callable[[], Mapping[str, torch.Tensor]] = dict  # the unknowns' current values
     trained: bool = True
+    forward: ForwardPlan | None = None
 
     def columns(self, dtype: torch.dtype, device: torch.device) -> dict[str, torch.Tensor]:
         """A new batch as tensors, differentiable where the residual needs it."""
         batch = self.draw()
         wanted = {key: batch[key] for key in self.needed if key in batch}
-        return as_columns(wanted, dtype, device, self.residual.grad_variables)
+        return as_columns(wanted, dtype, device, self.residual.grad_variables if self.forward is None else frozenset())
 
     def loss(self, networks: Mapping[str, NetworkBinding], columns: Mapping[str, torch.Tensor]) -> torch.Tensor:
         if not self.trained:
@@ -51,7 +55,8 @@ class LossTerm:
         return self._weighted(networks, columns)
 
     def _weighted(self, networks: Mapping[str, NetworkBinding], columns: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        fields = BatchFields(networks, {**columns, **self.scalars()})
+        values = {**columns, **self.scalars()}
+        fields = BatchFields(networks, values) if self.forward is None else ForwardFields(networks, values, self.forward)
         squared = self.residual(fields).square()
         if isinstance(self.weight, CompiledExpression):
             return (self.weight(fields).detach() * squared).mean()

@@ -110,6 +110,7 @@ class Worker:
             flush=rows.flush,
             corrected=corrected,
             warn=lambda message: log.warning("%s", message),
+            info=lambda message: log.info("%s", message),
         )
         plan = StagePlan(self.project, claim.stage, record.config, record.parent, resume, self.device, record.kind)
         beat.start()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 
 import torch
 from numpy.polynomial import Polynomial
@@ -21,14 +20,21 @@ Tensor = torch.Tensor
 Rule = Callable[[nn.Module, Tensor, int], Sequence[Tensor | None]]
 
 
-@lru_cache(maxsize=None)
-def _chain_polynomials(derivative: tuple[float, ...], order: int) -> tuple[tuple[float, ...], ...]:
-    """Coefficients of P_k with f^(k) = P_k(f), for an f whose f' is the polynomial ``derivative`` of f."""
+MAX_ORDER = 6
+"""The highest derivative order the rules carry (a plan asking more falls back to nested autograd)."""
+
+
+def _chain_polynomials(derivative: tuple[float, ...]) -> tuple[tuple[float, ...], ...]:
+    """Coefficients of P_k, k <= MAX_ORDER, with f^(k) = P_k(f), for an f whose f' is the polynomial ``derivative`` of f."""
     d = Polynomial(derivative)
     polys = [Polynomial([0.0, 1.0])]
-    for _ in range(order):
+    for _ in range(MAX_ORDER):
         polys.append(polys[-1].deriv() * d)
     return tuple(tuple(float(c) for c in p.coef) for p in polys)
+
+
+TANH = _chain_polynomials((1.0, 0.0, -1.0))  # tanh' = 1 - tanh^2
+SIGMOID = _chain_polynomials((0.0, 1.0, -1.0))  # s' = s - s^2
 
 
 def _horner(coefficients: Sequence[float], t: Tensor) -> Tensor:
@@ -38,18 +44,18 @@ def _horner(coefficients: Sequence[float], t: Tensor) -> Tensor:
     return result
 
 
-def _from_value(value: Tensor, derivative: tuple[float, ...], order: int) -> list[Tensor]:
-    return [value, *(_horner(c, value) for c in _chain_polynomials(derivative, order)[1:])]
+def _from_value(value: Tensor, polynomials: tuple[tuple[float, ...], ...], order: int) -> list[Tensor]:
+    return [value, *(_horner(polynomials[k], value) for k in range(1, order + 1))]
 
 
 def tanh(module: nn.Module, z: Tensor, order: int) -> list[Tensor]:
-    """tanh' = 1 - tanh^2: every derivative is a polynomial in tanh."""
-    return _from_value(torch.tanh(z), (1.0, 0.0, -1.0), order)
+    """Every derivative of tanh is a polynomial in tanh."""
+    return _from_value(torch.tanh(z), TANH, order)
 
 
 def sigmoid(module: nn.Module, z: Tensor, order: int) -> list[Tensor]:
-    """s' = s - s^2."""
-    return _from_value(torch.sigmoid(z), (0.0, 1.0, -1.0), order)
+    """Every derivative of the sigmoid is a polynomial in it."""
+    return _from_value(torch.sigmoid(z), SIGMOID, order)
 
 
 def silu(module: nn.Module, z: Tensor, order: int) -> list[Tensor]:
@@ -110,4 +116,3 @@ def sin_rule(z: Tensor, order: int) -> list[Tensor]:
     return sine(Sine(), z, order)
 
 
-__all__ = ["RULES", "cos_rule", "rule_for", "sin_rule"]

@@ -15,28 +15,34 @@ from dataclasses import dataclass
 import torch
 
 from ..fields import NetworkBinding, Tensor
-from .jets import Index, Jet, closure, input_jet
-from .modules import module_jet
+from .activations import MAX_ORDER
+from .jets import Index, Jet, Tables, closure, input_jet
+from .modules import NotCovered, module_jet
 
 Request = tuple[str, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
 class ForwardPlan:
-    """Per network name: the multi-indices (of its input positions) its jets carry."""
+    """Per network name: the multi-indices (of its input positions) its jets carry, with their rule tables."""
 
-    indices: Mapping[str, tuple[Index, ...]]
+    tables: Mapping[str, Tables]
 
     @classmethod
     def build(cls, networks: Mapping[str, NetworkBinding], requests: Iterable[Request]) -> ForwardPlan:
-        """The smallest plan giving every requested derivative (a Laplacian carries the diagonal only)."""
+        """The smallest plan giving every requested derivative (a Laplacian carries the diagonal only).
+
+        Raises :class:`NotCovered` for a derivative above :data:`MAX_ORDER`.
+        """
         owner = {out: name for name, binding in networks.items() for out in binding.outputs}
         wanted: dict[str, set[Index]] = {name: set() for name in networks}
         for output, wrt in requests:
             binding = networks[owner[output]]
+            if len(wrt) > MAX_ORDER:
+                raise NotCovered(f"d^{len(wrt)}{output} (order above {MAX_ORDER})")
             if wrt and all(v in binding.inputs for v in wrt):
                 wanted[owner[output]].add(tuple(sorted(binding.inputs.index(v) for v in wrt)))
-        return cls({name: closure(found) for name, found in wanted.items()})
+        return cls({name: Tables.of(closure(found)) for name, found in wanted.items()})
 
 
 class ForwardFields:
@@ -69,7 +75,7 @@ class ForwardFields:
         if not all(v in binding.inputs for v in wrt):
             return torch.zeros_like(jet.value[:, k])
         index = tuple(sorted(binding.inputs.index(v) for v in wrt))
-        if index and index not in jet.indices:
+        if index and index not in jet.tables.chain:
             raise KeyError(f"d{name}/d{''.join(wrt)} was not planned for the forward path")
         return jet.value[:, k] if not index else jet.full(index)[:, k]
 
@@ -78,5 +84,5 @@ class ForwardFields:
         if jet is None:
             binding = self.networks[network]
             x = torch.stack([self.columns[v].detach() for v in binding.inputs], dim=1)
-            jet = self._jets[network] = module_jet(binding.module, input_jet(x, self.plan.indices[network]))
+            jet = self._jets[network] = module_jet(binding.module, input_jet(x, self.plan.tables[network]))
         return jet

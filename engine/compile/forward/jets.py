@@ -2,8 +2,9 @@
 
 A jet holds ``value`` (N, W) and ``parts``: multi-index -> (N, W) tensor (or a (1, W) row
 that broadcasts), where a multi-index is a sorted tuple of input positions, ``(0, 0)`` for
-d^2/dx_0^2. A missing part is zero. ``indices`` is the plan: every multi-index the jet
-must carry, closed under sub-multisets (Faa di Bruno and Leibniz need the lower ones).
+d^2/dx_0^2. A missing part is zero. Its :class:`Tables` say which multi-indices it carries
+(closed under sub-multisets: Faa di Bruno and Leibniz need the lower ones) and hold their
+chain- and product-rule terms, worked out once per plan, outside any compiled code.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache, reduce
+from functools import reduce
 
 import torch
 import torch.nn.functional as F
@@ -22,12 +23,28 @@ Derivatives = Callable[[Tensor, int], Sequence[Tensor | None]]
 """``(z, order) -> [f(z), f'(z), ..., f^(order)(z)]`` of an elementwise function; None is zero."""
 
 
+@dataclass(frozen=True)
+class Tables:
+    """The multi-indices a jet carries, its highest order, and their chain- and product-rule terms."""
+
+    indices: tuple[Index, ...]
+    order: int
+    chain: dict[Index, tuple[tuple[int, int, tuple[Index, ...]], ...]]
+    product: dict[Index, tuple[tuple[int, Index, Index], ...]]
+
+    @classmethod
+    def of(cls, indices: tuple[Index, ...]) -> Tables:
+        """The tables of ``indices`` (a closed set, by order)."""
+        order = len(indices[-1]) if indices else 0
+        return cls(indices, order, {i: chain_terms(i) for i in indices}, {i: product_terms(i) for i in indices})
+
+
 @dataclass
 class Jet:
     """Values and the planned partial derivatives of a (N, W) batch."""
 
     value: Tensor
-    indices: tuple[Index, ...]
+    tables: Tables
     parts: dict[Index, Tensor] = field(default_factory=dict)
 
     def full(self, index: Index) -> Tensor:
@@ -45,10 +62,10 @@ def closure(requested: Iterable[Index]) -> tuple[Index, ...]:
     return tuple(sorted(found, key=lambda index: (len(index), index)))
 
 
-def input_jet(x: Tensor, indices: tuple[Index, ...]) -> Jet:
+def input_jet(x: Tensor, tables: Tables) -> Jet:
     """The jet of the inputs themselves: d x / d x_i is the unit row e_i, higher parts are zero."""
     eye = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
-    return Jet(x, indices, {index: eye[index[0]].unsqueeze(0) for index in indices if len(index) == 1})
+    return Jet(x, tables, {index: eye[index[0]].unsqueeze(0) for index in tables.indices if len(index) == 1})
 
 
 def _partitions(items: list[int]) -> Iterator[list[list[int]]]:
@@ -62,7 +79,6 @@ def _partitions(items: list[int]) -> Iterator[list[list[int]]]:
             yield [*partition[:i], [first, *partition[i]], *partition[i + 1 :]]
 
 
-@lru_cache(maxsize=None)
 def chain_terms(index: Index) -> tuple[tuple[int, int, tuple[Index, ...]], ...]:
     """Faa di Bruno for D^index f(z): (count, order m of f, the m parts of z multiplied)."""
     counts: Counter[tuple[int, tuple[Index, ...]]] = Counter()
@@ -72,7 +88,6 @@ def chain_terms(index: Index) -> tuple[tuple[int, int, tuple[Index, ...]], ...]:
     return tuple((count, order, blocks) for (order, blocks), count in sorted(counts.items()))
 
 
-@lru_cache(maxsize=None)
 def product_terms(index: Index) -> tuple[tuple[int, Index, Index], ...]:
     """Leibniz for D^index (a b): (count, part of a, part of b)."""
     counts: Counter[tuple[Index, Index]] = Counter()
@@ -90,12 +105,11 @@ def _accumulate(total: Tensor | None, count: int, term: Tensor) -> Tensor:
 
 def elementwise(jet: Jet, derivatives: Derivatives) -> Jet:
     """``f(jet)`` for an elementwise ``f`` given its derivatives (Faa di Bruno per multi-index)."""
-    order = max((len(index) for index in jet.indices), default=0)
-    d = derivatives(jet.value, order)
+    d = derivatives(jet.value, jet.tables.order)
     parts = {}
-    for index in jet.indices:
+    for index in jet.tables.indices:
         total = None
-        for count, m, blocks in chain_terms(index):
+        for count, m, blocks in jet.tables.chain[index]:
             factors = [jet.parts.get(block) for block in blocks]
             if d[m] is None or any(f is None for f in factors):
                 continue
@@ -103,7 +117,7 @@ def elementwise(jet: Jet, derivatives: Derivatives) -> Jet:
         if total is not None:
             parts[index] = total
     assert d[0] is not None
-    return Jet(d[0], jet.indices, parts)
+    return Jet(d[0], jet.tables, parts)
 
 
 def _part(jet: Jet, index: Index) -> Tensor | None:
@@ -113,15 +127,15 @@ def _part(jet: Jet, index: Index) -> Tensor | None:
 def multiply(a: Jet, b: Jet) -> Jet:
     """``a * b`` elementwise (Leibniz per multi-index)."""
     parts = {}
-    for index in a.indices:
+    for index in a.tables.indices:
         total = None
-        for count, left, right in product_terms(index):
+        for count, left, right in a.tables.product[index]:
             x, y = _part(a, left), _part(b, right)
             if x is not None and y is not None:
                 total = _accumulate(total, count, x * y)
         if total is not None:
             parts[index] = total
-    return Jet(a.value * b.value, a.indices, parts)
+    return Jet(a.value * b.value, a.tables, parts)
 
 
 def add(a: Jet, b: Jet) -> Jet:
@@ -129,19 +143,19 @@ def add(a: Jet, b: Jet) -> Jet:
     parts = dict(a.parts)
     for index, part in b.parts.items():
         parts[index] = part if index not in parts else parts[index] + part
-    return Jet(a.value + b.value, a.indices, parts)
+    return Jet(a.value + b.value, a.tables, parts)
 
 
 def scale(jet: Jet, factor: Tensor | float, shift: Tensor | float = 0.0) -> Jet:
     """``factor * jet + shift`` for a constant (or per-feature constant) ``factor``."""
     parts = {index: factor * part for index, part in jet.parts.items()}
-    return Jet(factor * jet.value + shift, jet.indices, parts)
+    return Jet(factor * jet.value + shift, jet.tables, parts)
 
 
 def linear(jet: Jet, weight: Tensor, bias: Tensor | None) -> Jet:
     """``jet @ weight.T + bias``: the parts are mapped by ``weight`` alone."""
     parts = {index: F.linear(part, weight) for index, part in jet.parts.items()}
-    return Jet(F.linear(jet.value, weight, bias), jet.indices, parts)
+    return Jet(F.linear(jet.value, weight, bias), jet.tables, parts)
 
 
 def concat(jets: Sequence[Jet]) -> Jet:
@@ -149,13 +163,13 @@ def concat(jets: Sequence[Jet]) -> Jet:
     value = torch.cat([jet.value for jet in jets], dim=-1)
     parts = {
         index: torch.cat([jet.full(index) for jet in jets], dim=-1)
-        for index in jets[0].indices
+        for index in jets[0].tables.indices
         if any(index in jet.parts for jet in jets)
     }
-    return Jet(value, jets[0].indices, parts)
+    return Jet(value, jets[0].tables, parts)
 
 
 def columns(jet: Jet, start: int, stop: int) -> Jet:
     """Features ``start:stop`` of ``jet``."""
     parts = {index: part[:, start:stop] for index, part in jet.parts.items()}
-    return Jet(jet.value[:, start:stop], jet.indices, parts)
+    return Jet(jet.value[:, start:stop], jet.tables, parts)

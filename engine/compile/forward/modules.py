@@ -22,18 +22,18 @@ from engine.nets.modified_fourier import ModifiedFourierNet
 
 from ..hard_outputs import HardOutputs
 from .activations import cos_rule, rule_for, sin_rule
-from .jets import Index, Jet, add, concat, columns, elementwise, linear, multiply, scale
+from .jets import Index, Jet, Tables, add, concat, columns, elementwise, linear, multiply, scale
 
 Tensor = torch.Tensor
 JetRule = Callable[[Any, Jet], Jet]
 
 
 class NotCovered(Exception):
-    """A layer has no forward-derivative rule; ``layer`` names it."""
+    """A layer or a derivative the forward path has no rule for; ``what`` names it."""
 
-    def __init__(self, layer: str):
-        super().__init__(f"layer {layer} has no forward-derivative rule")
-        self.layer = layer
+    def __init__(self, what: str):
+        super().__init__(f"{what}: no forward-derivative rule")
+        self.what = what
 
 
 def module_jet(module: nn.Module, jet: Jet) -> Jet:
@@ -90,13 +90,13 @@ def _corrected(net: CorrectedNetwork, jet: Jet) -> Jet:
     return add(module_jet(net.base, jet), scale(correction, net.eps))
 
 
-def _function_jet(fn: Callable[[Tensor], Tensor], x: Tensor, indices: tuple[Index, ...]) -> Jet:
+def _function_jet(fn: Callable[[Tensor], Tensor], x: Tensor, tables: Tables) -> Jet:
     """The jet of a parameter-free per-point function of the inputs (g_ext, phi) by nested autograd, detached."""
     with torch.enable_grad():
         leaf = x.detach().requires_grad_(True)
         table: dict[Index, Tensor | None] = {(): fn(leaf)}
         gradients: dict[Index, Tensor | None] = {}
-        for index in indices:
+        for index in tables.indices:
             lower = index[:-1]
             if lower not in gradients:
                 base = table[lower]
@@ -105,7 +105,7 @@ def _function_jet(fn: Callable[[Tensor], Tensor], x: Tensor, indices: tuple[Inde
             gradient = gradients[lower]
             table[index] = None if gradient is None else gradient[:, index[-1]]
     parts = {index: t.detach().unsqueeze(1) for index, t in table.items() if index and t is not None}
-    return Jet(table[()].detach().unsqueeze(1), indices, parts)
+    return Jet(table[()].detach().unsqueeze(1), tables, parts)
 
 
 def _hard_outputs(module: HardOutputs, jet: Jet) -> Jet:
@@ -115,8 +115,8 @@ def _hard_outputs(module: HardOutputs, jet: Jet) -> Jet:
     for k, output in enumerate(module.outputs):
         column = columns(raw, k, k + 1)
         if module.conditions[output]:
-            g_ext = _function_jet(lambda x: module.boundary_terms(x, output)[0], jet.value, jet.indices)
-            phi = _function_jet(lambda x: module.boundary_terms(x, output)[1], jet.value, jet.indices)
+            g_ext = _function_jet(lambda x: module.boundary_terms(x, output)[0], jet.value, jet.tables)
+            phi = _function_jet(lambda x: module.boundary_terms(x, output)[1], jet.value, jet.tables)
             column = add(g_ext, multiply(phi, column))
         outputs.append(column)
     return concat(outputs)
