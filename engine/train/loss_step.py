@@ -120,6 +120,8 @@ class LossStep:
     def __init__(self, compiled: bool, warn: Callable[[str], None]):
         self.compiled = compiled
         self.warn = warn
+        if compiled:  # a stage starts from an empty cache: a worker's earlier stages would count toward its recompile limit
+            torch._dynamo.reset()
         self._compiled = torch.compile(stacked_losses, mode=COMPILE_MODE) if compiled else None
 
     def __call__(self, terms: Sequence[Any], bindings: Mapping[str, NetworkBinding], batches: Batches) -> torch.Tensor:
