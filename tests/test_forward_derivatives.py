@@ -31,14 +31,15 @@ def all_requests(output: str, inputs: tuple[str, ...], order: int) -> list[tuple
     return found
 
 
-def assert_same(bindings: dict, columns: dict, requests: list) -> None:
-    """Every requested derivative of the forward path equals nested autograd's to 1e-12 (relative to its scale)."""
-    reference = BatchFields(bindings, as_columns(columns, requires_grad=set(columns)))
-    forward = ForwardFields(bindings, as_columns(columns), ForwardPlan.build(bindings, requests))
+def assert_same(bindings: dict, columns: dict, requests: list, dtype=torch.float64, device="cpu", tolerance=1e-12) -> None:
+    """Every requested derivative of the forward path equals nested autograd's to ``tolerance`` (relative to its scale)."""
+    reference = BatchFields(bindings, as_columns(columns, dtype, device, requires_grad=set(columns)))
+    forward = ForwardFields(bindings, as_columns(columns, dtype, device), ForwardPlan.build(bindings, requests))
     for output, wrt in requests:
         expected, got = reference.derivative(output, wrt).detach(), forward.derivative(output, wrt)
+        assert got.device == expected.device and got.dtype == dtype
         scale = max(1.0, float(expected.abs().max()))
-        assert torch.allclose(got, expected, rtol=0, atol=1e-12 * scale), (output, wrt, float((got - expected).abs().max()))
+        assert torch.allclose(got, expected, rtol=0, atol=tolerance * scale), (output, wrt, float((got - expected).abs().max()))
 
 
 def random_columns(names, n: int = 40, seed: int = 0) -> dict[str, np.ndarray]:
@@ -144,3 +145,11 @@ def test_an_uncovered_layer_is_named():
     net.trunk.act = torch.nn.Softplus()
     assert unsupported_layer(net) == "trunk.act (Softplus)"
     assert unsupported_layer(torch.nn.GELU(approximate="tanh")) == "<network> (GELU)"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("dtype,tolerance", [(torch.float64, 1e-12), (torch.float32, 1e-4)])
+@pytest.mark.parametrize("arch,activation", [("fully_connected", "tanh"), ("modified_fourier", "silu"), ("siren", "sine")])
+def test_the_same_path_on_cuda(arch, activation, dtype, tolerance):
+    module = network(arch, activation).to("cuda", dtype)
+    assert_same(single(module), random_columns(INPUTS), all_requests("u", INPUTS, 3), dtype, "cuda", tolerance)
