@@ -265,7 +265,7 @@ def cell(problem: str, dtype: str, steps: int, rounds: int, threads: list[int]) 
                 if value is not None:
                     results.append({"problem": problem, "dtype": dtype, "threads": count, "round": round_, "variant": variant, **value})
             print(f"{problem} {dtype} {count} thread(s) round {round_ + 1}: "
-                  + ", ".join(f"{k} {v['steps/s']:.1f}" for k, v in measured.items() if v), file=sys.stderr)  # fmt: skip
+                  + ", ".join(f"{k} {v['steps/s']:.1f} ({v['error']:.2e})" for k, v in measured.items() if v), file=sys.stderr)  # fmt: skip
     return results
 
 
@@ -355,6 +355,7 @@ def main() -> None:
     parser.add_argument("--precisions", nargs="+", default=["float32", "float64"])
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 4, 16], help="batch sizes, in units of 2000 + 400")
     parser.add_argument("--sweep-steps", type=int, default=30)
+    parser.add_argument("--cells-only", action="store_true", help="no batch-size sweep, no worker ratio")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -364,9 +365,14 @@ def main() -> None:
         print(json.dumps(out))
         return
     common = ["--steps", str(args.steps), "--rounds", str(args.rounds), "--threads", *map(str, args.threads)]
-    results = [r for p in args.problems for d in args.precisions for r in child(["cell", p, d, *common])]
     print(f"torch {torch.__version__}, CPU, {args.steps} steps, {args.rounds} rounds, threads {args.threads}\n")
-    print(table(results))
+    results = []
+    for problem in args.problems:
+        for precision in args.precisions:
+            results += child(["cell", problem, precision, *common])
+            print(table(results), flush=True)  # so far
+    if args.cells_only:
+        return
     swept = child(["sweep", "--sweep-steps", str(args.sweep_steps), "--scales", *map(str, args.scales)])
     plot(swept, REPO / "docs" / "img" / "speed_batch.png")
     print("\n| points | " + " | ".join(VARIANTS) + " |\n|---|---|---|---|---|")
