@@ -38,10 +38,9 @@ def test_a_stage_on_either_path_follows_the_same_loss_curve(hello):
     assert forward == pytest.approx(nested, rel=1e-10)
     assert notes == ["derivatives: forward derivatives, not compiled (training.compile=off)"]
     assert nested_notes == ["derivatives: nested autograd (training.derivatives=autograd); not compiled"]
-    auto_notes = curve(hello, "auto")[1]  # 6 steps: too short to repay a compile warm-up
-    assert auto_notes == [
-        "derivatives: forward derivatives, not compiled (training.compile=auto and the stage is shorter than 2000 steps)"
-    ]
+    auto_notes = curve(hello, "auto")[1]  # 6 steps of a 16x2 network: too little to repay a compile warm-up
+    assert len(auto_notes) == 1
+    assert auto_notes[0].startswith("derivatives: forward derivatives, not compiled (training.compile=auto and steps x points")
 
 
 def uncovered_binding() -> dict[str, NetworkBinding]:

@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 
 COMPILE_MODE = "default"
 """torch.compile mode, chosen by measurement (benchmarks/speed.py; docs/benchmarks.md)."""
-COMPILE_MIN_STEPS = 2000
-"""``training.compile=auto`` compiles a stage of at least this many steps: shorter ones do not repay the warm-up."""
+COMPILE_MIN_WORK = 1e10
+"""``training.compile=auto`` compiles a stage whose steps x points x parameters reach this (minutes of
+uncompiled CPU time): smaller ones do not repay a warm-up of tens of seconds."""
 
 Batches = Sequence[Mapping[str, torch.Tensor]]
 
@@ -78,8 +79,13 @@ def compiler_missing() -> str | None:
     return None if any(shutil.which(c) for c in ("g++", "c++", "clang++")) else "no C++ compiler (g++) is installed"
 
 
-def choose_path(training: Mapping[str, Any], optimizer: str, bindings: Mapping[str, NetworkBinding], terms: Sequence[Any]) -> PathChoice:
-    """The stage's derivative path and compile setting; MtcError when ``forward`` is set on what it does not cover."""
+def choose_path(
+    training: Mapping[str, Any], optimizer: str, bindings: Mapping[str, NetworkBinding], terms: Sequence[Any], work: float = 0.0
+) -> PathChoice:
+    """The stage's derivative path and compile setting; MtcError when ``forward`` is set on what it does not cover.
+
+    ``work`` is the stage's steps x points per step x trainable parameters (``training.compile=auto``).
+    """
     asked = training["derivatives"]
     refusal = None if asked == "autograd" else forward_refusal(bindings, terms)
     if asked == "forward" and refusal is not None:
@@ -87,18 +93,18 @@ def choose_path(training: Mapping[str, Any], optimizer: str, bindings: Mapping[s
     if asked == "autograd" or refusal is not None:
         why = "training.derivatives=autograd" if refusal is None else f"training.derivatives=auto and {refusal}"
         return PathChoice("autograd", False, f"nested autograd ({why}); not compiled")
-    return _compile_choice(training, optimizer)
+    return _compile_choice(training, optimizer, work)
 
 
-def _compile_choice(training: Mapping[str, Any], optimizer: str) -> PathChoice:
+def _compile_choice(training: Mapping[str, Any], optimizer: str, work: float) -> PathChoice:
     setting = training["compile"]
     missing = compiler_missing()
     blocker = (
         "training.compile=off" if setting == "off"
         else f"optimizer {optimizer} computes its own residuals" if optimizer in ("lm", "engd")
         else missing if missing and setting == "auto"
-        else f"training.compile=auto and the stage is shorter than {COMPILE_MIN_STEPS} steps"
-        if setting == "auto" and training["max_steps"] < COMPILE_MIN_STEPS
+        else f"training.compile=auto and steps x points x parameters = {work:.1e} < {COMPILE_MIN_WORK:.0e}: too little to repay a warm-up"
+        if setting == "auto" and work < COMPILE_MIN_WORK
         else None
     )  # fmt: skip
     if blocker is None:
@@ -151,10 +157,13 @@ def warm_up(step: LossStep, terms: Sequence[Any], bindings: Mapping[str, Network
 
 
 def install(state: LoopState, training: Mapping[str, Any], rng: np.random.Generator, hooks: StageHooks,
-            draw: Callable[[], Batches]) -> PathChoice:
+            draw: Callable[[], Batches], points: int) -> PathChoice:
     """Put the chosen derivative path on ``state`` (forward plans on its terms, the loss step), say which
-    and why in the stage log, and warm a compiled step up before the stage's clock starts."""
-    choice = choose_path(training, state.optimizer_kind, state.bindings, state.terms)
+    and why in the stage log, and warm a compiled step up before the stage's clock starts.
+
+    ``points``: the collocation points of one step, all terms together."""
+    work = float(training["max_steps"]) * points * sum(p.numel() for p in state.parameters)
+    choice = choose_path(training, state.optimizer_kind, state.bindings, state.terms, work)
     hooks.info(f"derivatives: {choice.reason}")
     if choice.derivatives == "forward":
         state.terms = with_forward_plans(state.terms, state.bindings)

@@ -167,7 +167,8 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
         scheduler.load_state_dict(saved["scheduler"])
         restore_rng(rng, saved["rng"])
         state.start_step, state.elapsed = saved["step"], saved["elapsed"]
-    install(state, training, rng, hooks, lambda: draw_batches(state))
+    points = sum(c["batch_size"] for c in [*config["constraints"].values(), *config["data"].values()] if c["include"])
+    install(state, training, rng, hooks, lambda: draw_batches(state), points)
 
     def save(step: int, elapsed: float, finished: bool = False) -> None:
         hooks.flush()
