@@ -12,9 +12,9 @@ import torch
 from ..compile import NetworkBinding
 from ..config import total_steps
 from ..errors import MtcError
+from .loss_step import stacked_losses
 from .optim import GaussNewton, Scheduler, advance, build_optimizer, step_report
 from .optim.least_squares import StackedResiduals
-from .loss_step import stacked_losses
 from .optim_state import restore
 from .terms import LossTerm
 
