@@ -68,18 +68,23 @@ class HardOutputs(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         raw = self.inner(x)
-        columns = {name: x[:, i] for i, name in enumerate(self.inputs)}
         outputs = []
         for k, output in enumerate(self.outputs):
-            conditions = self.conditions[output]
-            if not conditions:
+            if not self.conditions[output]:
                 outputs.append(raw[:, k])
                 continue
-            distances = [joined_distance(c.pieces, columns) for c in conditions]
-            values = [self._values[c.constraint](columns) for c in conditions]
-            phi = reduce(r_equivalence, distances)  # engine.problem.hard.output_distance, reusing the distances
-            outputs.append(blend(distances, values) + phi * raw[:, k])
+            g_ext, phi = self.boundary_terms(x, output)
+            outputs.append(g_ext + phi * raw[:, k])
         return torch.stack(outputs, dim=1)
+
+    def boundary_terms(self, x: Tensor, output: str) -> tuple[Tensor, Tensor]:
+        """``(sum_i w_i g_i, phi)`` of ``output`` (one with hard conditions) at the points ``x``."""
+        columns = {name: x[:, i] for i, name in enumerate(self.inputs)}
+        conditions = self.conditions[output]
+        distances = [joined_distance(c.pieces, columns) for c in conditions]
+        values = [self._values[c.constraint](columns) for c in conditions]
+        phi = reduce(r_equivalence, distances)  # engine.problem.hard.output_distance, reusing the distances
+        return blend(distances, values), phi
 
 
 def with_hard_outputs(

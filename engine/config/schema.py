@@ -236,6 +236,20 @@ class Training(_Model):
     rad: AdaptiveSampling = Field(
         default_factory=AdaptiveSampling, title="Adaptive sampling", description="Settings of sampler rad and rar_d."
     )
+    # speed (issue 15): forward-propagated derivatives and torch.compile
+    derivatives: Literal["auto", "forward", "autograd"] = Field(
+        "auto",
+        description="How the residuals' derivatives are computed: forward (propagated through the layers with "
+        "the values, one forward pass; every built-in architecture and activation), autograd (nested reverse "
+        "mode, any network), or auto (forward where every network is covered, else autograd; the stage log "
+        "says which and why).",
+    )
+    compile: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Compile the loss step with torch.compile (forward derivatives only; a warm-up of tens of "
+        "seconds, not counted in the stage's time): on, off, or auto (on when a C++ compiler is found and the "
+        "stage's steps x points per step x parameters reach 1e10, so the warm-up pays back).",
+    )
 
 
 # -------------------------------------------------------------------------- optimizers

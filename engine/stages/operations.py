@@ -198,6 +198,7 @@ class StageBook:
             base = merge_with_problem(storage.get_stage(source).config, outline) if source is not None else default_config(outline)
             config = set_values(base, assignments, outline)
             _refuse_unfit_optimizer(config, outline, "standard")
+            _refuse_uncovered_derivatives(config, outline, "standard")
             return storage.create_stage(
                 name or storage.next_free_name(), config, description, problem_hash=digest
             )
@@ -237,6 +238,7 @@ class StageBook:
             name = name or storage.next_free_name()
             check_config(name, config, outline)
             _refuse_unfit_optimizer(config, outline, kind)
+            _refuse_uncovered_derivatives(config, outline, kind)
             check_continues(storage.get_stage(parent), name, config, kind)
             return storage.create_stage(name, config, description, parent=parent, kind=kind, problem_hash=digest)
 
@@ -255,6 +257,7 @@ class StageBook:
                 if record.parent is not None:
                     check_continues(storage.get_stage(record.parent), name, config, record.kind)
                 _refuse_unfit_optimizer(config, outline, record.kind)
+                _refuse_uncovered_derivatives(config, outline, record.kind)
                 storage.update_config(name, config)
                 if record.problem_hash != digest:
                     storage.set_status(name, record.status, problem_hash=digest)
@@ -335,6 +338,17 @@ def _refuse_unfit_optimizer(config: Mapping[str, Any], outline: ProblemOutline, 
     from engine.train.optim.size_check import gauss_newton_refusal  # imports torch: only for such stages
 
     refusal = gauss_newton_refusal(config, outline, kind)
+    if refusal:
+        raise StageError(refusal)
+
+
+def _refuse_uncovered_derivatives(config: Mapping[str, Any], outline: ProblemOutline, kind: str) -> None:
+    """``training.derivatives=forward`` on a network the forward path does not cover is refused here."""
+    if config["training"]["derivatives"] != "forward":
+        return
+    from engine.train.loss_step import config_refusal  # imports torch: only for such stages
+
+    refusal = config_refusal(config, outline, kind)
     if refusal:
         raise StageError(refusal)
 

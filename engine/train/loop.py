@@ -12,6 +12,7 @@ import torch
 from ..compile import NetworkBinding
 from ..config import total_steps
 from ..errors import MtcError
+from .loss_step import stacked_losses
 from .optim import GaussNewton, Scheduler, advance, build_optimizer, step_report
 from .optim.least_squares import StackedResiduals
 from .balancing import Balancer
@@ -66,6 +67,7 @@ class LoopState:
     penalties: Callable[[list[dict[str, torch.Tensor]]], dict[str, torch.Tensor]] = lambda batches: {}  # KAN sparsity
     balancer: Balancer = field(default_factory=Balancer)  # the terms' weights (training.loss_balancing)
     plateau: PlateauWatch = field(default_factory=PlateauWatch)  # training.stop_on_plateau
+    loss_step: Callable[..., torch.Tensor] = stacked_losses  # (terms, bindings, batches) -> losses; engine.train.loss_step
 
     @property
     def names(self) -> list[str]:
@@ -106,27 +108,30 @@ class StepClosure:
     """The loss on this step's batches: called by first-order optimizers and L-BFGS (loss and gradient),
     or asked for its :meth:`residuals` by the Gauss-Newton ones; either way ``state.last`` gets the losses."""
 
-    def __init__(self, state: LoopState, batches: list[dict[str, torch.Tensor]], step: int, grad_clip: float | None):
-        self.state, self.batches, self.step, self.grad_clip = state, batches, step, grad_clip
+    def __init__(
+        self, state: LoopState, batches: list[dict[str, torch.Tensor]], step: int, grad_clip: float | None, logged: bool = True
+    ):
+        self.state, self.batches, self.step, self.grad_clip, self.logged = state, batches, step, grad_clip, logged
 
     def __call__(self) -> torch.Tensor:
         state = self.state
         state.optimizer.zero_grad(set_to_none=True)
         losses, total = state.balancer.losses(
-            state.terms, state.bindings, self.batches, state.parameters, self.step, state.phase is None
+            state.terms, state.bindings, self.batches, state.parameters, self.step, state.phase is None, state.loss_step
         )
         self.record(dict(zip(state.names, losses.detach().tolist())))  # one copy out for every term
         penalties = state.penalties(self.batches)  # own rows, minimised with the loss, not part of "total"
         state.last.update({key: float(value.detach()) for key, value in penalties.items()})
         total = total + sum(penalties.values()) if penalties else total
         total.backward()
-        if self.grad_clip is None:
-            norm = torch.nn.utils.get_total_norm([p.grad for p in state.parameters if p.grad is not None])
-        else:
+        if self.grad_clip is not None:
             norm = torch.nn.utils.clip_grad_norm_(state.parameters, self.grad_clip)
             if not torch.isfinite(norm):
                 raise NonFiniteLoss(self.step, "the gradient")
-        state.last["grad_norm"] = float(norm)  # the norm before clipping
+        elif self.logged:  # the norm costs a device sync: only on logged steps
+            norm = torch.nn.utils.get_total_norm([p.grad for p in state.parameters if p.grad is not None])
+        if self.logged:
+            state.last["grad_norm"] = float(norm)  # the norm before clipping
         return total
 
     def residuals(self) -> StackedResiduals:
@@ -162,12 +167,13 @@ def run_loop(state: LoopState, training: Mapping[str, Any], hooks: Hooks) -> Out
             batches = []
         if not batches or (state.phase is None and (step - state.start_step) % resample == 0):
             batches = draw_batches(state)
-        state.optimizer.step(StepClosure(state, batches, step, training["grad_clip"]))
+        logged = step % log_every == 0 or step == total - 1
+        state.optimizer.step(StepClosure(state, batches, step, training["grad_clip"], logged))
         report = step_report(state.optimizer)
         if state.phase is None:
             advance(state.scheduler, state.last["total"])
         elapsed = time.monotonic() - began
-        if step % log_every == 0 or step == total - 1:
+        if logged:
             hooks.log([(step, elapsed, key, value) for key, value in {**state.last, **report}.items()])
             if state.plateau.reached(step, state.last["total"]):
                 hooks.save(step + 1, elapsed, True)

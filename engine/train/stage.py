@@ -23,9 +23,10 @@ from .checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
 from .device import resolve_device, resolve_dtype
 from .correction_stage import add_corrections
 from .correction_weights import weighted_config
-from .loop import Hooks, LoopState, LossRow, Outcome, run_loop
+from .loop import Hooks, LoopState, LossRow, Outcome, draw_batches, run_loop
 from .kan_stage import prune_networks, reshaped, without_optimizer_state
 from .loss_rows import logging_values
+from .loss_step import install
 from .networks import bind, build_networks, continue_networks, plain_specs, restore_networks, saved_specs
 from .sparsity import build_sparsity
 from .optim import build_optimizer, build_scheduler
@@ -70,6 +71,7 @@ class StageHooks:
     corrected: Callable[[dict[str, Any]], None] = _ignore  # a correction stage's eps/f_d, once they are known
     warn: Callable[[str], None] = _ignore
     stopped: Callable[[str], None] = _ignore  # why a stage ended early as done (stop on plateau)
+    info: Callable[[str], None] = _ignore  # a line for the stage log (which derivative path, and why)
 
 
 def checked_config(problem: Problem, plan: StagePlan) -> dict[str, Any]:
@@ -187,6 +189,8 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
         state.start_step, state.elapsed = saved["step"], saved["elapsed"]
         if adaptive is not None:
             adaptive.restore(saved.get("adaptive"))
+    points = sum(c["batch_size"] for c in [*config["constraints"].values(), *config["data"].values()] if c["include"])
+    install(state, training, rng, hooks, lambda: draw_batches(state), points)
 
     def save(step: int, elapsed: float, finished: bool = False) -> None:
         hooks.flush()

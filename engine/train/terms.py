@@ -11,6 +11,7 @@ import torch
 
 from ..compile import BatchFields, CompiledExpression, CompiledProblem, NetworkBinding, as_columns
 from ..config.adaptive import base_sampler
+from ..compile.forward import ForwardFields, ForwardPlan
 from ..problem import Problem
 from ..problem.datafiles import load_columns
 from ..problem.sampling import sample_subdomain
@@ -28,7 +29,9 @@ class LossTerm:
     ``needed`` names the sampled columns the residual and the weight read (their variables and
     the inputs of the networks they evaluate); only those become tensors. A term that is not
     ``trained`` (a constraint imposed exactly, ``hard``) is evaluated for its curve only: its
-    value carries no gradient, and it is zero up to rounding.
+    value carries no gradient, and it is zero up to rounding. With a ``forward`` plan the
+    derivatives are propagated forward through the layers (:mod:`engine.compile.forward`)
+    instead of nested autograd, and the sampled columns need no gradient.
     """
 
     name: str
@@ -38,12 +41,13 @@ class LossTerm:
     needed: frozenset[str]
     scalars: Callable[[], Mapping[str, torch.Tensor]] = dict  # the unknowns' current values
     trained: bool = True
+    forward: ForwardPlan | None = None
 
     def columns(self, dtype: torch.dtype, device: torch.device) -> dict[str, torch.Tensor]:
         """A new batch as tensors, differentiable where the residual needs it."""
         batch = self.draw()
         wanted = {key: batch[key] for key in self.needed if key in batch}
-        return as_columns(wanted, dtype, device, self.residual.grad_variables)
+        return as_columns(wanted, dtype, device, self.residual.grad_variables if self.forward is None else frozenset())
 
     def loss(self, networks: Mapping[str, NetworkBinding], columns: Mapping[str, torch.Tensor]) -> torch.Tensor:
         if not self.trained:
@@ -53,12 +57,16 @@ class LossTerm:
 
     def pointwise(self, networks: Mapping[str, NetworkBinding], columns: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """``weight * residual^2`` at each point, before the mean (self_adaptive loss balancing weights points)."""
-        fields = BatchFields(networks, {**columns, **self.scalars()})
+        fields = self._fields(networks, columns)
         weight = self.weight(fields).detach() if isinstance(self.weight, CompiledExpression) else self.weight
         return weight * self.residual(fields).square()
 
+    def _fields(self, networks: Mapping[str, NetworkBinding], columns: Mapping[str, torch.Tensor]) -> BatchFields | ForwardFields:
+        values = {**columns, **self.scalars()}
+        return BatchFields(networks, values) if self.forward is None else ForwardFields(networks, values, self.forward)
+
     def _weighted(self, networks: Mapping[str, NetworkBinding], columns: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        fields = BatchFields(networks, {**columns, **self.scalars()})
+        fields = self._fields(networks, columns)
         squared = self.residual(fields).square()
         if isinstance(self.weight, CompiledExpression):
             return (self.weight(fields).detach() * squared).mean()

@@ -112,6 +112,7 @@ class Worker:
             corrected=corrected,
             warn=lambda message: log.warning("%s", message),
             stopped=stopped.append,
+            info=lambda message: log.info("%s", message),
         )
         plan = StagePlan(self.project, claim.stage, record.config, record.parent, resume, self.device, record.kind)
         beat.start()

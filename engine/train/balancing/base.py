@@ -9,12 +9,13 @@ keep a balanced weight of 1 and take no part in the updates. :class:`Balancer` i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
 
 from ...compile import NetworkBinding
+from ..loss_step import Batches, stacked_losses
 
 ROW_PREFIX = "weight/"  # loss rows ``weight/<constraint>``: a constraint's effective weight at a logged step
 Batch = Mapping[str, torch.Tensor]
@@ -57,12 +58,14 @@ class Balancer:
         parameters: Sequence[torch.nn.Parameter],
         step: int,
         active: bool,
+        stack: Callable[[Sequence[Any], Mapping[str, NetworkBinding], Batches], torch.Tensor] = stacked_losses,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Each term's loss (with its user weight) and the balanced total the optimizer minimises.
 
-        ``active``: the stage's own optimizer is stepping, so the weights may be updated on this step.
+        ``active``: the stage's own optimizer is stepping, so the weights may be updated on this step;
+        ``stack`` computes the terms' losses (the stage's loss step: compiled or not, engine.train.loss_step).
         """
-        losses = torch.stack([term.loss(networks, batch) for term, batch in zip(terms, batches)])
+        losses = stack(terms, networks, batches)
         if not self.names:  # a loop state built without terms: the plain sum
             return losses, losses.sum()
         if active and len(self.index) > 1 and step % self.every == 0:

@@ -42,6 +42,7 @@ class SelfAdaptive(Balancer):
         parameters: Sequence[torch.nn.Parameter],
         step: int,
         active: bool,
+        stack: Any = None,  # unused: the per-point weights need each point's residual, not the stacked losses
     ) -> tuple[torch.Tensor, torch.Tensor]:
         if self.points is None:
             self._fix_points(batches)
