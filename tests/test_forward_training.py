@@ -12,6 +12,7 @@ from engine.compile import NetworkBinding
 from engine.errors import MtcError
 from engine.nets import build_network
 from engine.project import create_project
+from engine.stages import StageBook
 from engine.train import StageHooks, StagePlan, train_stage
 from engine.train.loss_step import choose_path
 
@@ -70,3 +71,11 @@ def test_a_compiled_stage_matches_and_a_compile_failure_falls_back_with_one_warn
     assert broken == pytest.approx(nested, rel=1e-9)
     warnings = [n for n in notes if n.startswith("torch.compile failed")]
     assert len(warnings) == 1
+
+
+def test_forward_on_a_kan_is_refused_when_set_naming_the_layer(hello):
+    with StageBook(hello) as book:
+        book.init_conf()
+        with pytest.raises(MtcError, match=r"training.derivatives=forward.*KAN|training.derivatives=forward.*layer"):
+            book.edit("stage1", ["nets.NN.arch=kan", "training.derivatives=forward"])
+        book.edit("stage1", ["nets.NN.arch=kan", "training.derivatives=auto"])  # auto: nested autograd, accepted
