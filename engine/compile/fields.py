@@ -36,17 +36,15 @@ def as_columns(
     return columns
 
 
-class BatchFields:
-    """Lazily evaluates networks and nested-autograd derivatives on a batch, with a cache.
+class ColumnFields:
+    """What every way of evaluating networks on a batch shares: the columns, their size, dtype and device.
 
-    A derivative is keyed by (output, sorted variables): mixed partials are computed once in
-    a canonical order and every higher derivative reuses the lower ones.
+    Subclasses give :meth:`derivative` (nested autograd here, forward jets in
+    :mod:`engine.compile.forward`); compiled residuals read only this interface.
     """
 
-    def __init__(self, networks: Mapping[str, NetworkBinding], columns: Mapping[str, Tensor]):
+    def __init__(self, columns: Mapping[str, Tensor]):
         self.columns = dict(columns)
-        self._owner = {out: (binding, i) for binding in networks.values() for i, out in enumerate(binding.outputs)}
-        self._cache: dict[tuple[str, tuple[str, ...]], Tensor] = {}
         first = next(iter(self.columns.values()), None)
         self.size = 0 if first is None else first.shape[0]
         self.dtype = torch.get_default_dtype() if first is None else first.dtype
@@ -59,6 +57,22 @@ class BatchFields:
     def output(self, name: str) -> Tensor:
         """The values of network output ``name``."""
         return self.derivative(name, ())
+
+    def derivative(self, name: str, wrt: tuple[str, ...]) -> Tensor:
+        raise NotImplementedError
+
+
+class BatchFields(ColumnFields):
+    """Lazily evaluates networks and nested-autograd derivatives on a batch, with a cache.
+
+    A derivative is keyed by (output, sorted variables): mixed partials are computed once in
+    a canonical order and every higher derivative reuses the lower ones.
+    """
+
+    def __init__(self, networks: Mapping[str, NetworkBinding], columns: Mapping[str, Tensor]):
+        super().__init__(columns)
+        self._owner = {out: (binding, i) for binding in networks.values() for i, out in enumerate(binding.outputs)}
+        self._cache: dict[tuple[str, tuple[str, ...]], Tensor] = {}
 
     def derivative(self, name: str, wrt: tuple[str, ...]) -> Tensor:
         """d^k output / d wrt[0] ... d wrt[k-1], computed once per batch."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..fields import NetworkBinding, Tensor
+from ..fields import ColumnFields, NetworkBinding, Tensor
 from .activations import MAX_ORDER
 from .jets import Index, Jet, Tables, closure, input_jet
 from .modules import NotCovered, module_jet
@@ -45,27 +45,15 @@ class ForwardPlan:
         return cls({name: Tables.of(closure(found)) for name, found in wanted.items()})
 
 
-class ForwardFields:
+class ForwardFields(ColumnFields):
     """Lazily evaluates each network's jet on a batch; a derivative is then a lookup."""
 
     def __init__(self, networks: Mapping[str, NetworkBinding], columns: Mapping[str, Tensor], plan: ForwardPlan):
-        self.columns = dict(columns)
+        super().__init__(columns)
         self.networks = networks
         self.plan = plan
         self._owner = {out: (name, i) for name, binding in networks.items() for i, out in enumerate(binding.outputs)}
         self._jets: dict[str, Jet] = {}
-        first = next(iter(self.columns.values()), None)
-        self.size = 0 if first is None else first.shape[0]
-        self.dtype = torch.get_default_dtype() if first is None else first.dtype
-        self.device = torch.device("cpu") if first is None else first.device
-
-    def column(self, name: str) -> Tensor:
-        """An input column (a variable, a parameter, ``sdf`` or a normal)."""
-        return self.columns[name]
-
-    def output(self, name: str) -> Tensor:
-        """The values of network output ``name``."""
-        return self.derivative(name, ())
 
     def derivative(self, name: str, wrt: tuple[str, ...]) -> Tensor:
         """d^k output / d wrt[0] ... d wrt[k-1] (zero for a variable the network does not take)."""
