@@ -20,7 +20,9 @@ from engine.problem import load_problem
 from engine.project import create_project
 from engine.train import StageHooks, StagePlan, train_stage
 from engine.train.checkpoint import load_checkpoint
+from engine.train.loop import StepClosure, draw_batches
 from engine.train.optim import OPTIMIZERS
+from engine.train.stage import prepare
 from engine.stages import StageBook
 from conftest import example_project, run_mtc
 
@@ -82,6 +84,23 @@ def test_lm_solves_a_tiny_pinn_to_1e_12(project_with):
     losses = series(rows, "total")
     assert losses[-1] < 1e-12 < losses[0] and error < 1e-9 and not warnings
     assert {"lr", "damping"} <= {key for _, _, key, _ in rows} and all(d > 0 for d in series(rows, "damping"))
+
+
+def test_lm_leaves_hard_terms_out_of_its_residuals_and_of_the_points_it_needs(project_with):
+    # a hard constraint's residual is zero: its rows would be zero Jacobian rows, and counting its points
+    # toward optimizer.points_per_parameter would leave the trained residuals short of it
+    folder = project_with(TANH)
+    outline = load_problem(folder).outline()
+    settings = [*TINY, "optimizer.name=lm", "constraints.boundary.hard=true", "optimizer.points_per_parameter=16"]
+    state, _, _ = prepare(StagePlan(folder, "lm", set_values(default_config(outline), settings, outline)), StageHooks())
+    batches = draw_batches(state)
+    system = StepClosure(state, batches, 0, None).residuals()
+    equation = len(batches[state.names.index("equation")]["x"])
+    assert state.optimizer.points_needed == 16 * 13 > 200  # 13 parameters: one draw of 200 equation points is short
+    assert system.count == equation == 400 and [t.name for t in system.terms] == ["equation"]
+    vector, jac = system.jacobian()
+    losses = system.losses(vector)
+    assert jac.shape == (400, 13) and set(losses) == {"equation", "boundary"} and losses["boundary"] < 1e-28
 
 
 def test_engd_solves_a_tiny_pinn_to_1e_12_after_adam(project_with):

@@ -14,6 +14,12 @@ high-frequency function. The correction network therefore
   does not charge a broadband residual's high-frequency part to the low frequency f_d;
 * starts with Fourier features of angular scale ``sigma = 2 pi f_d``.
 
+``eps`` is :data:`EPS_MARGIN` (3) times that implied error: on precision-1d (4 seeds) a correction
+whose eps was the error's size gained 1-12x, and one or two of them raised the error when the
+estimate fell short of the output's actual error; with 3 times it, 24-88x. An eps larger than the
+error costs little (3-30 times it all gained 15-30x), one smaller than it is what fails
+(docs/precision.md).
+
 ``f_d`` comes from the FFT of the residual on a uniform grid. By default
 (``training.correction_frequency=error``) it is the peak of the residual's spectrum
 divided by ``(2 pi f)^k``, i.e. of the error spectrum the residual implies; with
@@ -56,6 +62,8 @@ MIN_GRID_POINTS = 4096
 MAX_GRID_POINTS = 65536
 MIN_PER_AXIS = 16
 CHUNK = 16384
+EPS_MARGIN = 3.0  # eps is this many times the implied error (an underestimate is what makes a correction fail)
+COEFFICIENT_FLOOR = 0.01  # |c| below this share of its largest value counts as this share (implied_error_rms)
 SNAP = 0.02  # a sampled extent this close (relative) to the geometric bound is the bound
 
 
@@ -74,6 +82,7 @@ class OutputCorrection:
     constraint: str | None
     method: str
     measured: tuple["Measured", ...] = ()  # every constraint's measurement of this output (for the weights)
+    implied_error: float = 0.0  # the largest error the residuals imply; eps is EPS_MARGIN times it
 
     def to_json(self) -> dict[str, Any]:
         record = asdict(self)
@@ -142,22 +151,34 @@ def dominant_frequency(
 
 
 def implied_error_rms(
-    values: np.ndarray, spacing: Sequence[float], order: int, coefficient: float = 1.0, inside: np.ndarray | None = None
+    values: np.ndarray,
+    spacing: Sequence[float],
+    order: int,
+    coefficient: float | np.ndarray = 1.0,
+    inside: np.ndarray | None = None,
 ) -> float:
     """The RMS of the error a k-th order residual implies: each Fourier component of its odd
-    extension (a sine series of the box) divided by ``c (2 pi |f|)^k``, transformed back,
-    measured at the points inside.
+    extension (a sine series of the box) divided by ``(2 pi |f|)^k``, transformed back, divided by
+    the operator's coefficient ``c`` (a number, or its value at each grid point), measured at the
+    points inside.
 
-    For a residual of one frequency this is ``correction_eps(RMS, f, k, c)``; for a broadband
-    one it weights each frequency by the error it stands for, where ``RMS / (c (2 pi f_d)^k)``
-    would charge the high-frequency part of the residual to the low frequency f_d.
+    For a residual of one frequency and a constant c this is ``correction_eps(RMS, f, k, c)``; for a
+    broadband one it weights each frequency by the error it stands for, where
+    ``RMS / (c (2 pi f_d)^k)`` would charge the high-frequency part of the residual to the low
+    frequency f_d. A coefficient that varies is divided out point by point (``|c|`` held at least
+    :data:`COEFFICIENT_FLOOR` of its largest value): for ``u = x (1 - x) v`` the error of ``v`` is
+    the error of ``u`` over ``x (1 - x)``, larger near the ends than RMS(u's error) / RMS(c) says,
+    and a correction whose eps underestimates its output's error fails (docs/precision.md).
     """
     transform, radius, _ = _spectrum(values, spacing, inside, odd=True)
     radius.flat[0] = np.inf  # the odd extension has no constant part
     shape = tuple(2 * n for n in np.shape(values))
-    error = np.fft.irfftn(transform / (coefficient * (TWO_PI * radius) ** order), s=shape, axes=list(range(len(shape))))
+    error = np.fft.irfftn(transform / (TWO_PI * radius) ** order, s=shape, axes=list(range(len(shape))))
+    error = error[tuple(slice(0, n) for n in np.shape(values))]
+    magnitude = np.abs(np.broadcast_to(np.asarray(coefficient, dtype=float), error.shape))
+    error = error / np.maximum(magnitude, COEFFICIENT_FLOOR * magnitude.max())
     mask = np.ones(np.shape(values), dtype=bool) if inside is None else np.asarray(inside, dtype=bool)
-    return _rms(error[tuple(slice(0, n) for n in np.shape(values))][mask])
+    return _rms(error[mask])
 
 
 def correction_eps(residual_rms: float, f_d: float, order: int, coefficient: float = 1.0) -> float:
@@ -335,13 +356,17 @@ def _measure(
     for out in outputs:
         order, coefs = plans[out]
         mine, rest = rest[: len(coefs)], rest[len(coefs) :]
-        coefficient = _rms(np.max(np.abs(np.stack(mine)), axis=0)) if mine else 1.0
+        pointwise = np.max(np.abs(np.stack(mine)), axis=0) if mine else np.ones(len(r))
+        coefficient = _rms(pointwise)
         note = method
-        if not math.isfinite(coefficient) or coefficient <= 0:
-            coefficient, note = 1.0, note + "; the operator's coefficient could not be measured, 1 was used"
+        if not math.isfinite(coefficient) or coefficient <= 0 or not np.all(np.isfinite(pointwise)):
+            coefficient, pointwise = 1.0, np.ones(len(r))
+            note += "; the operator's coefficient could not be measured, 1 was used"
         f_d = f_residual = error_rms = None
         if grid is not None and full is not None:
-            error_rms = implied_error_rms(full, grid.spacing, order, coefficient, grid.inside)
+            field = np.full(grid.shape, coefficient)
+            field[grid.inside] = np.broadcast_to(pointwise, r.shape)
+            error_rms = implied_error_rms(full, grid.spacing, order, field, grid.inside)
             f_residual = None if peak is None else peak[0]
             weighted = order if frequency == "error" else 0
             found = dominant_frequency(full, grid.spacing, grid.inside, weighted) if weighted else peak
@@ -455,12 +480,10 @@ def _choose(found: Sequence[Measured], grids: Sequence[Grid], outputs: Sequence[
             frequency_note = f"no interior equation involves {out!r}, so f_d is {where}"
         # every constraint involving the output estimates its error; the largest estimate is eps
         # (an interface or boundary condition can leave a larger error than the equation suggests)
-        eps, chosen = max(
-            ((m.eps(f_d), m) for m in mine), key=lambda c: c[0]
-        )
+        implied, chosen = max(((m.eps(f_d), m) for m in mine), key=lambda c: c[0])
         method = frequency_note if chosen.f_d is not None else f"eps from {chosen.method}; f_d: {frequency_note}"
         result[out] = OutputCorrection(
-            out, eps, f_d, TWO_PI * f_d, f_residual, chosen.rms, chosen.order, chosen.coefficient, chosen.constraint,
-            method, tuple(mine),
+            out, EPS_MARGIN * implied, f_d, TWO_PI * f_d, f_residual, chosen.rms, chosen.order, chosen.coefficient,
+            chosen.constraint, f"{method}; eps = {EPS_MARGIN:g} x the implied error", tuple(mine), implied,
         )  # fmt: skip
     return result

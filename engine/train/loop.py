@@ -96,7 +96,7 @@ def draw_batches(state: LoopState) -> list[dict[str, torch.Tensor]]:
     """One batch per loss term; for a Gauss-Newton optimizer, drawn as often as its residual count needs."""
     draws = [[t.columns(state.dtype, state.device) for t in state.terms]]
     needed = state.optimizer.points_needed if isinstance(state.optimizer, GaussNewton) else 0
-    rows = sum(len(next(iter(batch.values()), ())) for batch in draws[0])
+    rows = sum(len(next(iter(batch.values()), ())) for t, batch in zip(state.terms, draws[0]) if t.trained)
     for _ in range(math.ceil(needed / rows) - 1 if rows else 0):
         draws.append([t.columns(state.dtype, state.device) for t in state.terms])
     if len(draws) == 1:

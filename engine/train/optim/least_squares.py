@@ -5,6 +5,11 @@ A term's loss is ``mean(w r^2)`` over its ``N`` points, so the stacked vector of
 with respect to the trainable parameters is computed per point through torch.func
 (``vmap`` over points of ``jacrev`` of the residual at one point), once per step, and reused
 by every solve and trial step of that step.
+
+Terms that are not trained (a constraint imposed exactly, ``hard``: its residual is zero up to
+rounding and carries no gradient) are left out of the vector and its Jacobian, which would
+otherwise hold their rows of zeros; :meth:`StackedResiduals.losses` still reports them, for
+their curves.
 """
 
 from __future__ import annotations
@@ -31,7 +36,10 @@ class StackedResiduals:
         batches: Sequence[Mapping[str, Tensor]],
         parameters: Sequence[torch.nn.Parameter],
     ):
-        self.terms = list(terms)
+        pairs = list(zip(terms, batches))
+        self.untrained = [(term, batch) for term, batch in pairs if not term.trained]
+        self.terms = [term for term, _ in pairs if term.trained]
+        batches = [batch for term, batch in pairs if term.trained]
         self.networks = networks
         self.parameters = list(parameters)
         self.keys = _parameter_keys(networks, self.parameters)
@@ -41,7 +49,7 @@ class StackedResiduals:
 
     @property
     def count(self) -> int:
-        """How many residuals the vector has."""
+        """How many residuals the vector has (the trained terms' points)."""
         return sum(self.sizes)
 
     def current(self) -> Params:
@@ -81,9 +89,11 @@ class StackedResiduals:
         return torch.cat(values).detach(), torch.cat(rows).detach()
 
     def losses(self, vector: Tensor) -> dict[str, float]:
-        """Each term's loss (its part of the vector, squared and summed)."""
+        """Each term's loss (its part of the vector, squared and summed; an untrained term's evaluated)."""
         parts = torch.split(vector, self.sizes)
-        return {term.name: float(part.square().sum()) for term, part in zip(self.terms, parts)}
+        losses = {term.name: float(part.square().sum()) for term, part in zip(self.terms, parts)}
+        losses.update({term.name: float(term.loss(self.networks, batch)) for term, batch in self.untrained})
+        return losses
 
     def _at_point(self, index: int):  # noqa: ANN202  (a torch.func-transformable function)
         residual: CompiledExpression = self.terms[index].residual
