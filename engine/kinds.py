@@ -65,6 +65,8 @@ def describe_correction(record: Mapping[str, Any]) -> list[str]:
         for name, w in record.get("weights", {}).items()
     ]
     lines += [f"{name}: not corrected (nets.{name}.trainable is false)" for name in record.get("uncorrected", [])]
+    if record.get("scale", 1.0) != 1.0:  # engine.train.correction_guard
+        lines.append(f"kept at scale {record['scale']:g} of the trained correction (fresh points' loss; eps above is scaled)")
     return lines + [f"warning: {w}" for w in record.get("warnings", [])]
 
 

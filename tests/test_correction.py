@@ -409,3 +409,25 @@ def test_a_correction_lowers_the_error_of_an_under_trained_soft_boundary_parent_
     assert weights["eq"]["factor"] == pytest.approx(1 / ((2 * np.pi * u["f_d"]) ** 2 * u["eps"]) ** 2)
     first = {k: v for s, _, k, v in rows if s == 0}
     assert 1e-3 < first["ends"] + first["eq"] < 1e3  # the weighted terms start near 1
+
+
+def test_a_correction_that_hurts_on_fresh_points_is_scaled_back_to_its_parent(precision):
+    """A correction stage thrown off by a huge learning rate would raise the error: its end keeps only
+    the scale of it that fresh points support (here none), so the stage is never worse than its parent."""
+    outline = load_problem(precision).outline()
+    parent = config_for(precision, "training.max_steps=60", "optimizer.lr=0.01", "constraints.poisson.batch_size=200")
+    run(precision, "s1", parent)
+    wild = set_values(parent, ["training.max_steps=5", "optimizer.lr=5", "constraints.poisson.batch_size=16"], outline)
+    notes, found = [], {}
+    hooks = StageHooks(info=notes.append, corrected=found.update)
+    train_stage(StagePlan(precision, "s2", wild, parent="s1", kind="correction"), hooks)
+    x = {"x": np.linspace(0, 1, 2001)}
+    exact = np.sin(2 * np.pi * x["x"]) + 0.1 * np.sin(8 * np.pi * x["x"])
+    error1 = np.abs(load_stage(precision, "s1").predict(x)["u"] - exact).max()
+    error2 = np.abs(load_stage(precision, "s2").predict(x)["u"] - exact).max()
+    assert found["scale"] < 1 and any(n.startswith(f"correction kept at scale {found['scale']:g}") for n in notes), notes
+    assert error2 <= error1 * 1.01, (error1, error2)
+    saved = load_checkpoint(stage_folder(precision, "s2"), "s2")
+    assert saved["correction"]["scale"] == found["scale"]
+    module = load_stage(precision, "s2").networks["NN"]
+    assert float(module.eps[0]) == pytest.approx(found["outputs"]["v"]["eps"])  # the record says the eps in use

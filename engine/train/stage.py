@@ -21,6 +21,7 @@ from .adaptive import adapt_terms
 from .balancing import build_balancer
 from .checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
 from .device import resolve_device, resolve_dtype
+from .correction_guard import guard_corrections
 from .correction_stage import add_corrections
 from .correction_weights import weighted_config
 from .loop import Hooks, LoopState, LossRow, Outcome, draw_batches, run_loop
@@ -193,6 +194,9 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
     install(state, training, rng, hooks, lambda: draw_batches(state), points)
 
     def save(step: int, elapsed: float, finished: bool = False) -> None:
+        if finished and plan.kind == "correction" and correction is not None:
+            hooks.info(guard_corrections(state, modules, correction))
+            hooks.corrected(correction)
         hooks.flush()
         path = save_checkpoint(
             stage_folder(plan.project, plan.stage),
