@@ -131,12 +131,12 @@ def test_several_pieces_in_one_dimension_train_and_stay_exact(project_with, tmp_
     assert out["residual_left"][0] == 0 and out["residual_right"][1] == 0  # residual columns use the hard output
 
     # a correction of the hard parent keeps the boundary values exact (its correction is times phi)
-    config2 = set_values(config, ["training.max_steps=5"], load_problem(folder).outline())
+    config2 = set_values(config, ["training.max_steps=40"], load_problem(folder).outline())
     train_stage(StagePlan(folder, "s2", config2, parent="s1", kind="correction"))
     model2 = load_stage(folder, "s2")
     corrected = model2.predict({"x": np.array([0.0, 1.0, 0.5])})["u"]
     np.testing.assert_allclose(corrected[:2], [2.0, -1.0], rtol=0, atol=1e-14)
-    assert corrected[2] != out["u"][2]
+    assert model2.correction["scale"] > 0 and corrected[2] != out["u"][2]  # a correction that helps is kept
     # phi = 1 - sqrt(x^2 + (1 - x)^2) on [0, 1], RMS 0.21: the correction network is scaled by eps / 0.21
     record = model2.correction["outputs"]["u"]
     assert record["phi_rms"] == pytest.approx(0.209, abs=0.005)
