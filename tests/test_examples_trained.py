@@ -53,7 +53,7 @@ EXAMPLES = {
     ),
     "precision-1d": Example(
         "stage3", "u", grid(x=(0, 1, 2001)),
-        lambda p: np.sin(2 * np.pi * p["x"]) + 0.1 * np.sin(8 * np.pi * p["x"]), 1.5e-6,
+        lambda p: np.sin(2 * np.pi * p["x"]) + 0.1 * np.sin(8 * np.pi * p["x"]), 2.5e-5,
     ),  # fmt: skip
     "two-frequency-1d": Example(
         "stage1", "u", grid(x=(0, 1, 2001)),
