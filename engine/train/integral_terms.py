@@ -56,6 +56,7 @@ class IntegralTerm:
     needed: frozenset[str]
     stored: Mapping[str, np.ndarray] | None = None  # rows of `mtc sample` (training.sampled)
     scalars: Callable[[], Mapping[str, torch.Tensor]] = dict  # the unknowns' current values
+    trained: bool = True  # like LossTerm.trained: an integral constraint is never imposed exactly
 
     def columns(self, dtype: torch.dtype, device: torch.device) -> dict[str, torch.Tensor]:
         """New batches as tensors (stacked, ``batches * size`` rows), differentiable where needed."""
