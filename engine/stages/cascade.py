@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from engine.config import ConfigError, set_values
 from engine.stages.errors import StageError
-from engine.stages.operations import StageBook, _refuse_unfit_optimizer
+from engine.stages.operations import StageBook, refuse_unfit_optimizer
 from engine.stages.readiness import check_config, check_continues
 from engine.store import StageRecord, StoreError, validate_stage_name
 
@@ -79,7 +79,7 @@ def create_cascade(
             except ConfigError as exc:
                 raise StageError(f"cascade level {level + 1} ({name}) refused, no stage was created: {exc}") from None
             check_config(name, config, outline)
-            _refuse_unfit_optimizer(config, outline, "standard")
+            refuse_unfit_optimizer(config, outline, "standard")
             check_continues(previous, name, config, "standard")
             description = f"cascade level {level + 1}/{levels} from {parent}: " + ", ".join(
                 f"{net} width {previous.config['nets'][net]['layer_size']} -> {config['nets'][net]['layer_size']}"

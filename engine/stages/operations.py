@@ -197,7 +197,7 @@ class StageBook:
         with storage.transaction():
             base = merge_with_problem(storage.get_stage(source).config, outline) if source is not None else default_config(outline)
             config = set_values(base, assignments, outline)
-            _refuse_unfit_optimizer(config, outline, "standard")
+            refuse_unfit_optimizer(config, outline, "standard")
             _refuse_uncovered_derivatives(config, outline, "standard")
             return storage.create_stage(
                 name or storage.next_free_name(), config, description, problem_hash=digest
@@ -237,7 +237,7 @@ class StageBook:
             config = set_values(base, assignments, outline)
             name = name or storage.next_free_name()
             check_config(name, config, outline)
-            _refuse_unfit_optimizer(config, outline, kind)
+            refuse_unfit_optimizer(config, outline, kind)
             _refuse_uncovered_derivatives(config, outline, kind)
             check_continues(storage.get_stage(parent), name, config, kind)
             return storage.create_stage(name, config, description, parent=parent, kind=kind, problem_hash=digest)
@@ -256,7 +256,7 @@ class StageBook:
                 check_config(name, config, outline)
                 if record.parent is not None:
                     check_continues(storage.get_stage(record.parent), name, config, record.kind)
-                _refuse_unfit_optimizer(config, outline, record.kind)
+                refuse_unfit_optimizer(config, outline, record.kind)
                 _refuse_uncovered_derivatives(config, outline, record.kind)
                 storage.update_config(name, config)
                 if record.problem_hash != digest:
@@ -331,7 +331,7 @@ class StageBook:
         return cleaned
 
 
-def _refuse_unfit_optimizer(config: Mapping[str, Any], outline: ProblemOutline, kind: str) -> None:
+def refuse_unfit_optimizer(config: Mapping[str, Any], outline: ProblemOutline, kind: str) -> None:
     """An lm/engd optimizer (or ``then_lm_steps``) that cannot solve for the stage's networks is refused here."""
     if config["optimizer"]["name"] not in GAUSS_NEWTON and not config["training"]["then_lm_steps"]:
         return
