@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -39,8 +40,9 @@ def evaluation_points(project: Path, problem: Problem) -> dict[str, np.ndarray]:
                 return {name: saved[name] for name in variables}
     points = sample_domain(problem, EVALUATION_POINTS)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial.npz")
-    np.savez(partial, **points)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(partial, "wb") as handle:  # a name of its own: workers may draw the set at once
+        np.savez(handle, **points)
     os.replace(partial, path)
     return points
 
