@@ -9,8 +9,10 @@ import torch
 from test_correction import config_for, one_thread  # noqa: F401  (one_thread: an autouse fixture)
 
 from engine.compile import NetworkBinding
+from engine.compile.forward import ForwardPlan
 from engine.errors import MtcError
 from engine.nets import build_network
+from engine.problem import load_problem
 from engine.project import create_project
 from engine.stages import StageBook
 from engine.train import StageHooks, StagePlan, train_stage
@@ -42,6 +44,19 @@ def test_a_stage_on_either_path_follows_the_same_loss_curve(hello):
     auto_notes = curve(hello, "auto")[1]  # 6 steps of a 16x2 network: too little to repay a compile warm-up
     assert len(auto_notes) == 1
     assert auto_notes[0].startswith("derivatives: forward derivatives, not compiled (training.compile=auto and steps x points")
+
+
+def test_a_stage_builds_each_terms_forward_plan_once(hello, monkeypatch):
+    built = []
+    build = ForwardPlan.build.__func__
+
+    def counted(cls, networks, requests):
+        built.append(list(requests))
+        return build(cls, networks, requests)
+
+    monkeypatch.setattr(ForwardPlan, "build", classmethod(counted))
+    curve(hello, "once", "training.derivatives=forward", "training.compile=off")
+    assert len(built) == len(load_problem(hello).constraints)  # one plan per loss term, none rebuilt at install
 
 
 def uncovered_binding() -> dict[str, NetworkBinding]:

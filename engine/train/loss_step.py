@@ -44,28 +44,36 @@ def stacked_losses(terms: Sequence[Any], bindings: Mapping[str, NetworkBinding],
     return torch.stack([t.loss(bindings, b) for t, b in zip(terms, batches)])
 
 
+Plans = tuple[ForwardPlan | None, ...]
+"""Per loss term, in order: its forward plan (None for an integral term, which keeps nested autograd)."""
+
+
 @dataclass(frozen=True)
 class PathChoice:
-    """The derivative path (``forward`` or ``autograd``), whether the step is compiled, and why."""
+    """The derivative path (``forward`` or ``autograd``), whether the step is compiled, and why.
+
+    ``plans``: on the forward path, each term's plan, built once when the path was chosen."""
 
     derivatives: str
     compiled: bool
     reason: str
+    plans: Plans = ()
 
 
-def forward_refusal(bindings: Mapping[str, NetworkBinding], terms: Sequence[Any]) -> str | None:
-    """What the forward path does not cover in these networks and terms (a layer or a derivative), or None."""
+def forward_plans(bindings: Mapping[str, NetworkBinding], terms: Sequence[Any]) -> Plans | str:
+    """Each term's forward plan, or what the forward path does not cover in these networks and terms
+    (a layer or a derivative)."""
     for name, binding in bindings.items():
         layer = unsupported_layer(binding.module) if isinstance(binding.module, torch.nn.Module) else "a plain function"
         if layer is not None:
             return f"network {name!r} has layer {layer}"
-    try:
-        for term in terms:
-            if isinstance(term, LossTerm):
-                ForwardPlan.build(bindings, term_requests(term))
-    except NotCovered as exc:
-        return f"constraint {term.name!r} asks for {exc.what}"
-    return None
+    plans: list[ForwardPlan | None] = []
+    for term in terms:
+        try:
+            plans.append(ForwardPlan.build(bindings, term_requests(term)) if isinstance(term, LossTerm) else None)
+        except NotCovered as exc:
+            return f"constraint {term.name!r} asks for {exc.what}"
+    return tuple(plans)
 
 
 def term_requests(term: LossTerm) -> list[tuple[str, tuple[str, ...]]]:
@@ -87,16 +95,17 @@ def choose_path(
     ``work`` is the stage's steps x points per step x trainable parameters (``training.compile=auto``).
     """
     asked = training["derivatives"]
-    refusal = None if asked == "autograd" else forward_refusal(bindings, terms)
+    plans = () if asked == "autograd" else forward_plans(bindings, terms)
+    refusal = plans if isinstance(plans, str) else None
     if asked == "forward" and refusal is not None:
         raise MtcError(f"training.derivatives=forward: {refusal}; set training.derivatives=auto or autograd")
-    if asked == "autograd" or refusal is not None:
+    if asked == "autograd" or isinstance(plans, str):
         why = "training.derivatives=autograd" if refusal is None else f"training.derivatives=auto and {refusal}"
         return PathChoice("autograd", False, f"nested autograd ({why}); not compiled")
-    return _compile_choice(training, optimizer, work)
+    return _compile_choice(training, optimizer, work, plans)
 
 
-def _compile_choice(training: Mapping[str, Any], optimizer: str, work: float) -> PathChoice:
+def _compile_choice(training: Mapping[str, Any], optimizer: str, work: float, plans: Plans) -> PathChoice:
     setting = training["compile"]
     missing = compiler_missing()
     blocker = (
@@ -108,16 +117,13 @@ def _compile_choice(training: Mapping[str, Any], optimizer: str, work: float) ->
         else None
     )  # fmt: skip
     if blocker is None:
-        return PathChoice("forward", True, f"forward derivatives, compiled (torch.compile mode {COMPILE_MODE})")
-    return PathChoice("forward", False, f"forward derivatives, not compiled ({blocker})")
+        return PathChoice("forward", True, f"forward derivatives, compiled (torch.compile mode {COMPILE_MODE})", plans)
+    return PathChoice("forward", False, f"forward derivatives, not compiled ({blocker})", plans)
 
 
-def with_forward_plans(terms: Sequence[Any], bindings: Mapping[str, NetworkBinding]) -> list[Any]:
+def with_forward_plans(terms: Sequence[Any], plans: Plans) -> list[Any]:
     """The terms, each plain loss term carrying its forward plan (integral terms keep nested autograd)."""
-    return [
-        dataclasses.replace(t, forward=ForwardPlan.build(bindings, term_requests(t))) if isinstance(t, LossTerm) else t
-        for t in terms
-    ]
+    return [t if plan is None else dataclasses.replace(t, forward=plan) for t, plan in zip(terms, plans, strict=True)]
 
 
 class LossStep:
@@ -166,7 +172,7 @@ def install(state: LoopState, training: Mapping[str, Any], rng: np.random.Genera
     choice = choose_path(training, state.optimizer_kind, state.bindings, state.terms, work)
     hooks.info(f"derivatives: {choice.reason}")
     if choice.derivatives == "forward":
-        state.terms = with_forward_plans(state.terms, state.bindings)
+        state.terms = with_forward_plans(state.terms, choice.plans)
         state.loss_step = LossStep(choice.compiled, hooks.warn)
     if choice.compiled:
         seconds = warm_up(state.loss_step, state.terms, state.bindings, draw, state.parameters, rng)
