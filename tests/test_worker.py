@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import signal
 import subprocess
 import time
@@ -96,6 +97,8 @@ def test_sigkilled_worker_is_reaped_and_its_stage_resumes_without_lost_or_duplic
     assert resumed_from % 100 == 0 and resumed_from <= killed_at + 1
     log = (hello / "training" / "stage1" / "train.log").read_text()
     assert f"training from step {resumed_from} (resumed from checkpoint)" in log
+    writes, beats = map(int, re.search(r"bookkeeping: (\d+) loss-row writes .* (\d+) heartbeats", log).groups())
+    assert writes > 0 and beats > 0  # what logging and heartbeats cost the attempt, in its own stage log
 
 
 def test_a_stage_that_keeps_losing_its_worker_fails_after_the_retry_limit(hello):

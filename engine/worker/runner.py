@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import threading
+import time
 import traceback
 from pathlib import Path
 
@@ -36,6 +37,15 @@ def stage_logger(project: Path, stage: str) -> logging.Logger:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         log.addHandler(handler)
     return log
+
+
+def bookkeeping(rows: RowWriter, beat: Heartbeat, seconds: float) -> str:
+    """The stage-log line saying what writing loss rows and heartbeating cost this attempt (CPU time)."""
+    spent = rows.seconds + beat.seconds
+    return (
+        f"bookkeeping: {rows.flushes} loss-row writes {rows.seconds:.3f} s, {beat.beats} heartbeats {beat.seconds:.3f} s "
+        f"of CPU ({100 * spent / max(seconds, 1e-9):.2f}% of the attempt's {seconds:.1f} s)"
+    )
 
 
 def cluster_job() -> str | None:
@@ -116,6 +126,7 @@ class Worker:
         )
         plan = StagePlan(self.project, claim.stage, record.config, record.parent, resume, self.device, record.kind)
         beat.start()
+        began = time.monotonic()
         status, error = "failed", None
         try:
             outcome = train_stage(plan, hooks)
@@ -133,6 +144,7 @@ class Worker:
             self._flush_quietly(rows, log)
         finally:
             beat.stop()
+            log.info("%s", bookkeeping(rows, beat, time.monotonic() - began))
         if beat.lost.is_set():
             return
         note = {"failed": error, "queued": "interrupted: requeued", "done": stopped[-1] if stopped else None}.get(status)
