@@ -12,10 +12,13 @@ derivative from one more), DeepXDE (pytorch backend, when installed). Each (prob
 is one child process; inside it, rounds alternate the variants and the thread counts, so ratios
 compare runs taken side by side. Steps/s after WARMUP steps (a compile warm-up is never counted);
 relative L2 error against the exact solution after the same number of steps. Then: steps/s
-against batch size (poisson-2d, float32, one thread; docs/img/speed_batch.png) and the worker
-(SQLite, heartbeats, log_every=10) against the in-process trainer.
+against batch size (poisson-2d, float32, one thread, 1k-64k points; docs/img/speed_batch.png) and
+the worker (a real `mtc worker` process: SQLite, heartbeats, log_every=10) against the in-process
+trainer, rounds alternating, with the CPU share its row writes and heartbeats took by its own
+account (the stage log's bookkeeping line).
 
     OMP_NUM_THREADS=1 python benchmarks/speed.py [--steps 300] [--rounds 2] [--threads 1 2]
+        [--only cells sweep worker] [--sweep-points 1000 4000 16000 64000] [--worker-rounds 3]
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import argparse
 import json
 import math
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -74,6 +78,11 @@ DIMS = {"hello-world": 1, "poisson-2d": 2, "heat-2d": 3}
 COUNTS = {"hello-world": (1000, 2), "poisson-2d": (2000, 400), "heat-2d": (4000, 800, 800)}
 
 
+def scaled(count: int, scale: float) -> int:
+    """A point count of COUNTS times ``scale`` (the batch-size sweep), at least one point."""
+    return max(1, round(count * scale))
+
+
 def test_points(problem: str) -> np.ndarray:
     return np.random.default_rng(7).uniform(0, 1, (4000, DIMS[problem]))
 
@@ -94,7 +103,7 @@ def rate(stamps: list[tuple[int, float]]) -> float:
 # -- mtc -----------------------------------------------------------------------------------
 
 
-def mtc_project(problem: str, scale: int = 1) -> tuple[Path, list[str]]:
+def mtc_project(problem: str, scale: float = 1) -> tuple[Path, list[str]]:
     """A project for ``problem`` and the settings giving the benchmark's network and fixed points."""
     folder = Path(tempfile.mkdtemp()) / problem
     if problem == "heat-2d":
@@ -106,7 +115,7 @@ def mtc_project(problem: str, scale: int = 1) -> tuple[Path, list[str]]:
     counts = dict(zip(names, COUNTS[problem]))
     settings = [f"nets.NN.layer_size={WIDTH}", f"nets.NN.nr_layers={DEPTH}", "nets.NN.activation=tanh",
                 "scheduler.name=constant", "training.checkpoint_every=1000000", "training.log_every=10"]  # fmt: skip
-    settings += [f"constraints.{n}.batch_size={c * scale}" for n, c in counts.items()]
+    settings += [f"constraints.{n}.batch_size={scaled(c, scale)}" for n, c in counts.items()]
     return folder, settings
 
 
@@ -143,10 +152,10 @@ def network(d: int, dtype: torch.dtype) -> torch.nn.Sequential:
     return torch.nn.Sequential(*layers)
 
 
-def hand_points(problem: str, dtype: torch.dtype, scale: int = 1) -> list[torch.Tensor]:
+def hand_points(problem: str, dtype: torch.dtype, scale: float = 1) -> list[torch.Tensor]:
     """Interior points, then boundary (and initial) points, drawn once."""
     g = torch.Generator().manual_seed(0)
-    n = [c * scale for c in COUNTS[problem]]
+    n = [scaled(c, scale) for c in COUNTS[problem]]
     d = DIMS[problem]
     inner = torch.rand(n[0], d, generator=g, dtype=dtype)
     if problem == "hello-world":
@@ -182,7 +191,7 @@ def hand_loss(problem: str, net: torch.nn.Module, pts: list[torch.Tensor]) -> to
     return loss
 
 
-def hand_written(problem: str, steps: int, dtype: torch.dtype, scale: int = 1) -> dict[str, float]:
+def hand_written(problem: str, steps: int, dtype: torch.dtype, scale: float = 1) -> dict[str, float]:
     torch.manual_seed(0)
     net = network(DIMS[problem], dtype)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
@@ -204,14 +213,14 @@ def hand_written(problem: str, steps: int, dtype: torch.dtype, scale: int = 1) -
 # -- DeepXDE ------------------------------------------------------------------------------
 
 
-def deepxde(problem: str, steps: int, dtype: str, scale: int = 1) -> dict[str, float] | None:
+def deepxde(problem: str, steps: int, dtype: str, scale: float = 1) -> dict[str, float] | None:
     try:
         import deepxde as dde
     except ImportError:
         return None
     dde.config.set_default_float(dtype)
     dde.config.set_random_seed(0)
-    n = [c * scale for c in COUNTS[problem]]
+    n = [scaled(c, scale) for c in COUNTS[problem]]
     zero = dde.icbc.DirichletBC
     if problem == "hello-world":
         geom = dde.geometry.Interval(0.0, 1.0)
@@ -269,40 +278,55 @@ def cell(problem: str, dtype: str, steps: int, rounds: int, threads: list[int]) 
     return results
 
 
-def sweep(steps: int, scales: list[int]) -> list[dict[str, Any]]:
-    """Steps/s against batch size on poisson-2d (float32, one thread): scale 1 is 2000 + 400 points."""
+def sweep(steps: int, points: list[int]) -> list[dict[str, Any]]:
+    """Steps/s against batch size on poisson-2d (float32, one thread): ``points`` per step, split 5:1 interior:edges."""
     torch.set_num_threads(1)
     results = []
-    for scale in scales:
+    for total in points:
+        scale = total / sum(COUNTS["poisson-2d"])
         folder, settings = mtc_project("poisson-2d", scale)
         measured = {
-            VARIANTS[0]: mtc(folder, settings, steps, "float32", "forward", f"f{scale}"),
-            VARIANTS[1]: mtc(folder, settings, steps, "float32", "autograd", f"a{scale}"),
+            VARIANTS[0]: mtc(folder, settings, steps, "float32", "forward", f"f{total}"),
+            VARIANTS[1]: mtc(folder, settings, steps, "float32", "autograd", f"a{total}"),
             VARIANTS[2]: hand_written("poisson-2d", steps, torch.float32, scale),
             VARIANTS[3]: deepxde("poisson-2d", steps, "float32", scale),
         }
         for variant, value in measured.items():
             if value is not None:
-                results.append({"points": 2400 * scale, "variant": variant, **value})
-        print(f"sweep {2400 * scale} points: " + ", ".join(f"{k} {v['steps/s']:.2f}" for k, v in measured.items() if v), file=sys.stderr)
+                results.append({"points": total, "variant": variant, **value})
+        print(f"sweep {total} points: " + ", ".join(f"{k} {v['steps/s']:.2f}" for k, v in measured.items() if v), file=sys.stderr)
     return results
 
 
-def worker_ratio(steps: int) -> dict[str, float]:
-    """poisson-2d, forward+compile, float32: a real `mtc worker` against the in-process trainer (one round each)."""
+BOOKKEEPING = re.compile(r"bookkeeping: .*\(([\d.]+)% of the attempt")
+
+
+def worker_ratio(steps: int, rounds: int) -> list[dict[str, float]]:
+    """poisson-2d, forward+compile, float32, one thread: a real `mtc worker` process (SQLite, heartbeats, loss rows
+    every 10 steps) against the in-process trainer, rounds alternating; with the worker's own account of the CPU
+    its row writes and heartbeats took (its stage log's bookkeeping line)."""
     from engine_overhead import mtc_trainer, mtc_worker
 
+    from engine.layout import LOG_FILE, stage_folder
     from engine.stages import StageBook
 
     torch.set_num_threads(1)
+    os.environ["OMP_NUM_THREADS"] = "1"  # the worker process too
     folder, settings = mtc_project("poisson-2d")
     with StageBook(folder) as book:
         book.init_conf()
     settings = [*settings, f"training.max_steps={steps}", f"training.resample_every={steps}", "training.compile=on",
                 "training.derivatives=forward"]  # fmt: skip
-    trainer = mtc_trainer(folder, settings, "cpu")[0]
-    worker = mtc_worker(folder, settings, "cpu", "w")[0]
-    return {"trainer": trainer, "worker": worker}
+    results = []
+    for round_ in range(rounds):
+        trainer = mtc_trainer(folder, settings, "cpu")[0]
+        worker = mtc_worker(folder, settings, "cpu", f"w{round_}")[0]
+        log = (stage_folder(folder, f"w{round_}") / LOG_FILE).read_text()
+        share = float(BOOKKEEPING.findall(log)[-1])
+        results.append({"trainer": trainer, "worker": worker, "bookkeeping %": share})
+        print(f"worker round {round_ + 1}: trainer {trainer:.1f}, worker {worker:.1f} steps/s ({worker / trainer:.3f}), "
+              f"bookkeeping {share:.2f}% of the worker's attempt", file=sys.stderr)  # fmt: skip
+    return results
 
 
 # -- the parent: children, tables, plot ------------------------------------------------------
@@ -353,34 +377,42 @@ def main() -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--problems", nargs="+", default=list(DIMS))
     parser.add_argument("--precisions", nargs="+", default=["float32", "float64"])
-    parser.add_argument("--scales", type=int, nargs="+", default=[1, 4, 16], help="batch sizes, in units of 2000 + 400")
+    parser.add_argument("--sweep-points", type=int, nargs="+", default=[1000, 4000, 16000, 64000], help="points per step")
     parser.add_argument("--sweep-steps", type=int, default=30)
-    parser.add_argument("--cells-only", action="store_true", help="no batch-size sweep, no worker ratio")
+    parser.add_argument("--worker-steps", type=int, default=300)
+    parser.add_argument("--worker-rounds", type=int, default=3)
+    parser.add_argument("--only", choices=["cells", "sweep", "worker"], nargs="+", default=["cells", "sweep", "worker"])
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         kind, *rest = args.child
         out = (cell(rest[0], rest[1], args.steps, args.rounds, args.threads) if kind == "cell"
-               else sweep(args.sweep_steps, args.scales) if kind == "sweep" else worker_ratio(args.steps))  # fmt: skip
+               else sweep(args.sweep_steps, args.sweep_points) if kind == "sweep"
+               else worker_ratio(args.worker_steps, args.worker_rounds))  # fmt: skip
         print(json.dumps(out))
         return
     common = ["--steps", str(args.steps), "--rounds", str(args.rounds), "--threads", *map(str, args.threads)]
     print(f"torch {torch.__version__}, CPU, {args.steps} steps, {args.rounds} rounds, threads {args.threads}\n")
     results = []
-    for problem in args.problems:
+    for problem in args.problems if "cells" in args.only else []:
         for precision in args.precisions:
             results += child(["cell", problem, precision, *common])
             print(table(results), flush=True)  # so far
-    if args.cells_only:
-        return
-    swept = child(["sweep", "--sweep-steps", str(args.sweep_steps), "--scales", *map(str, args.scales)])
-    plot(swept, REPO / "docs" / "img" / "speed_batch.png")
-    print("\n| points | " + " | ".join(VARIANTS) + " |\n|---|---|---|---|---|")
-    for points in sorted({r["points"] for r in swept}):
-        cells = [next((f"{r['steps/s']:.2f}" for r in swept if r["points"] == points and r["variant"] == v), "-") for v in VARIANTS]
-        print(f"| {points} | " + " | ".join(cells) + " |")
-    ratio = child(["worker", "--steps", str(args.steps)])
-    print(f"\nworker {ratio['worker']:.1f} steps/s, trainer {ratio['trainer']:.1f} steps/s: ratio {ratio['worker'] / ratio['trainer']:.3f}")
+    if "sweep" in args.only:
+        swept = child(["sweep", "--sweep-steps", str(args.sweep_steps), "--sweep-points", *map(str, args.sweep_points)])
+        (REPO / "docs" / "img").mkdir(exist_ok=True)
+        plot(swept, REPO / "docs" / "img" / "speed_batch.png")
+        print("\n| points | " + " | ".join(VARIANTS) + " | rel. L2 error (same order) |\n|---|---|---|---|---|---|")
+        for points in sorted({r["points"] for r in swept}):
+            found = [next((r for r in swept if r["points"] == points and r["variant"] == v), None) for v in VARIANTS]
+            rates = [f"{r['steps/s']:.2f}" if r else "-" for r in found]
+            errors = " / ".join(f"{r['error']:.2e}" if r else "-" for r in found)
+            print(f"| {points} | " + " | ".join(rates) + f" | {errors} |")
+    if "worker" in args.only:
+        rounds = child(["worker", "--worker-steps", str(args.worker_steps), "--worker-rounds", str(args.worker_rounds)])
+        ratios = [r["worker"] / r["trainer"] for r in rounds]
+        print(f"\nworker / trainer by round: {', '.join(f'{x:.3f}' for x in ratios)}; median {statistics.median(ratios):.3f}; "
+              "bookkeeping (worker's own account): " + ", ".join(f"{r['bookkeeping %']:.2f}%" for r in rounds) + " of its attempt")
 
 
 if __name__ == "__main__":
