@@ -4,7 +4,7 @@ Trains the README's stage 1 (600 Adam + 30 L-BFGS, 256 points, tanh 32x3, float6
 correction (300 Adam + 30 L-BFGS), reports the sine-series spectrum of the error left after the
 first correction (the residual is that error's second derivative, ``e'' = r``, so each band's
 share of the residual is its error times ``(2 pi f)^2``), then trains the second correction with
-each variant (batch size, steps, finisher) from the same parent and reports the error it reaches,
+each variant (batch size, steps) from the same parent and reports the error it reaches,
 its eps and the scale the correction guard kept.
 
     python benchmarks/second_correction.py [--variants default,points4096,...] [--seed 0]
@@ -45,8 +45,6 @@ VARIANTS = {  # the second correction's settings on top of the first's
     "points4096": ["constraints.poisson.batch_size=4096"],
     "steps4x": ["training.max_steps=1200", "training.then_lbfgs_steps=120"],
     "points4096+steps4x": ["constraints.poisson.batch_size=4096", "training.max_steps=1200", "training.then_lbfgs_steps=120"],
-    "lm50": ["training.then_lbfgs_steps=0", "training.then_lm_steps=50"],
-    "points4096+lm50": ["constraints.poisson.batch_size=4096", "training.then_lbfgs_steps=0", "training.then_lm_steps=50"],
 }
 
 
