@@ -16,6 +16,7 @@ from engine.store import open_storage
 from engine.train import StageHooks, StagePlan, train_stage
 from engine.train.checkpoint import load_checkpoint
 from engine.train.loop import draw_batches
+from engine.train.loss_step import _compile_choice
 from engine.train.stage import prepare
 
 # Two constraints pulling u to different values; "big"'s residual is 10x "small"'s, so its
@@ -193,3 +194,11 @@ def test_one_trained_constraint_warns_nothing_to_balance(tug):
     refused = run_mtc("stage", "set", "stage1", "training.loss_balancing=relobralo", cwd=example_project(
         tug.parent / "heat", "hello-world", {"constraints.ends.include": False}))  # fmt: skip
     assert refused.returncode == 0 and "warning: stage 'stage1' sets training.loss_balancing=relobralo but only 'diffusion'" in refused.stderr
+
+
+@pytest.mark.parametrize("method", ["lr_annealing", "gradnorm"])
+def test_gradient_balancers_keep_the_loss_step_uncompiled(method):
+    # a compiled backward refuses the per-term gradients of one graph these methods take
+    choice = _compile_choice({"compile": "on", "loss_balancing": method}, "adam", 1e12)
+    assert not choice.compiled and f"training.loss_balancing={method}" in choice.reason
+    assert _compile_choice({"compile": "on", "loss_balancing": "relobralo"}, "adam", 1e12).compiled
