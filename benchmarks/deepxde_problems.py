@@ -37,6 +37,23 @@ def _problem(example: str, dde, torch):  # noqa: ANN001, ANN202
             return -laplacian - 2 * pi**2 * torch.sin(pi * x[:, 0:1]) * torch.sin(pi * x[:, 1:2])
 
         return geom, pde, [dde.icbc.DirichletBC(geom, lambda x: 0.0, lambda x, on: on)], None
+    # benchmarks/techniques.py's own problems (defined there as problem.py texts)
+    if example == "high-frequency-1d":
+        geom = dde.geometry.Interval(0.0, 1.0)
+
+        def pde(x, y):  # noqa: ANN001, ANN202
+            source = -((2 * pi) ** 2) * torch.sin(2 * pi * x) - 0.1 * (20 * pi) ** 2 * torch.sin(20 * pi * x)
+            return dde.grad.hessian(y, x) - source
+
+        return geom, pde, [dde.icbc.DirichletBC(geom, lambda x: 0.0, lambda x, on: on)], None
+    if example == "helmholtz-2d":
+        geom = dde.geometry.Rectangle([-1.0, -1.0], [1.0, 1.0])
+
+        def pde(x, y):  # noqa: ANN001, ANN202
+            laplacian = dde.grad.hessian(y, x, i=0, j=0) + dde.grad.hessian(y, x, i=1, j=1)
+            return laplacian + y - (1 - 17 * pi**2) * torch.sin(pi * x[:, 0:1]) * torch.sin(4 * pi * x[:, 1:2])
+
+        return geom, pde, [dde.icbc.DirichletBC(geom, lambda x: 0.0, lambda x, on: on)], None
     raise ValueError(f"no DeepXDE version of {example!r}")
 
 

@@ -6,19 +6,22 @@ and once per *variant*, a list of settings layered on the same base. A variant i
 ``NAME:key=value,key=value``; ``<NET>`` in a key stands for every network of the problem
 (``kan:nets.<NET>.arch=kan``). A variant whose key (or choice) this branch's schema lacks is
 reported as not run, with the reason, so the default list names every technique of the issue.
+A variant named ``cascade...`` trains as seed 003's multilevel ladder at the same total budget: a
+root ``factor**levels`` times narrower than ``--width`` and ``levels`` widening children made as
+``mtc stage cascade`` makes them (``--cascade-levels``, factor 2), the steps split evenly.
 
 Problems: ``poisson-2d`` and ``heat-interface`` (shipped examples), ``high-frequency-1d``
 (u'' = f on [0, 1], u = sin(2 pi x) + 0.1 sin(20 pi x)) and ``helmholtz-2d`` (u_xx + u_yy + u = q
 on [-1, 1]^2, u = sin(pi x) sin(4 pi y), the problem of Wang, Teng & Perdikaris 2021), the last
 two defined here. Reported per run: the relative L2 error against the exact solution on a fine
 grid, its ratio to the default's, the steps done (plateau stops end early), wall time, steps/s and
-the parameter count. On poisson-2d, DeepXDE's plain recipe (tanh, Glorot normal, fixed Hammersley
-points, Adam at the default learning rate, float32, the same steps and network) runs beside ours
-when deepxde is installed (``DDE_BACKEND=pytorch``).
+the parameter count. On poisson-2d, high-frequency-1d and helmholtz-2d, DeepXDE's plain recipe
+(tanh, Glorot normal, fixed Hammersley points, Adam at the default learning rate, float32, the
+same steps and network) runs beside ours when deepxde is installed (``DDE_BACKEND=pytorch``).
 
     python benchmarks/techniques.py [--problems poisson-2d,high-frequency-1d,heat-interface,helmholtz-2d]
         [--steps 3000] [--width 64] [--depth 3] [--variant NAME:key=value,...]... [--only-variants]
-        [--no-deepxde] [--threads 1] [--markdown docs/techniques.md]
+        [--cascade-levels 2] [--no-deepxde] [--threads 1] [--markdown docs/techniques.md]
 """
 
 from __future__ import annotations
@@ -49,12 +52,14 @@ from engine.inference import load_stage  # noqa: E402
 from engine.layout import stage_folder  # noqa: E402
 from engine.problem import load_problem  # noqa: E402
 from engine.project import create_project  # noqa: E402
+from engine.stages.cascade import level_names  # noqa: E402
 from engine.train import StagePlan, train_stage  # noqa: E402
 from engine.train.checkpoint import load_checkpoint  # noqa: E402
 
 Columns = dict[str, np.ndarray]
 NET = "<NET>"
 BEGIN, END = "<!-- techniques:begin -->", "<!-- techniques:end -->"
+CASCADE = "cascade"  # a variant whose name starts with this trains as a multilevel ladder (Bench.run_ladder)
 
 HIGH_FREQUENCY = """from cfg import *
 
@@ -110,7 +115,7 @@ PROBLEMS = {
     ),
     "high-frequency-1d": Problem(
         HIGH_FREQUENCY, "u", lambda c: np.sin(2 * np.pi * c["x"]) + 0.1 * np.sin(20 * np.pi * c["x"]), LINE,
-        {"poisson": 1000, "ends": 100},
+        {"poisson": 1000, "ends": 100}, deepxde=True,
     ),
     "heat-interface": Problem(
         "heat-interface", "T", lambda c: exact_temperature(c["x"]), LINE,
@@ -118,7 +123,7 @@ PROBLEMS = {
     ),
     "helmholtz-2d": Problem(
         HELMHOLTZ, "u", lambda c: np.sin(np.pi * c["x"]) * np.sin(4 * np.pi * c["y"]), square(-1, 1),
-        {"helmholtz": 2000, "walls": 400},
+        {"helmholtz": 2000, "walls": 400}, deepxde=True,
     ),
 }  # fmt: skip
 
@@ -128,9 +133,12 @@ VARIANTS = [
     "relobralo:training.loss_balancing=relobralo",
     "self_adaptive:training.loss_balancing=self_adaptive",
     "plateau:training.stop_on_plateau=true",
-    "kan:nets.<NET>.arch=kan",
+    "kan:nets.<NET>.arch=kan,nets.<NET>.layer_size=24,nets.<NET>.nr_layers=2",
     "siren:nets.<NET>.arch=siren",
     "glorot_normal:nets.<NET>.init=glorot_normal",
+    "tanh:nets.<NET>.activation=tanh",
+    "silu:nets.<NET>.activation=silu",
+    "cascade:",
     "rad:training.sampler=rad,training.resample_every=100",
     "rar_d:training.sampler=rar_d,training.resample_every=100",
 ]
@@ -200,7 +208,13 @@ class Bench:
         self.base = set_values(default_config(self.outline), [*common, *sized, *batches], self.outline)
 
     def run(self, variant: Variant) -> Row:
-        row = Row(self.name, variant.name, ", ".join(variant.settings) or "(mtc defaults)")
+        ladder = variant.name.startswith(CASCADE)
+        settings = ", ".join(variant.settings) or "(mtc defaults)"
+        if ladder:
+            levels = self.args.cascade_levels
+            widths = " -> ".join(str(self.args.width // 2**level) for level in range(levels, -1, -1))
+            settings = f"{settings}; width {widths}, {self.args.steps // (levels + 1)} steps each"
+        row = Row(self.name, variant.name, settings)
         reason = variant.missing()
         if reason:
             row.note = f"not run: {reason}"
@@ -208,16 +222,33 @@ class Bench:
         try:
             config = set_values(self.base, variant.assignments(self.networks), self.outline)
             began = time.perf_counter()
-            train_stage(StagePlan(self.project, variant.name, config, device="cpu"))
+            last = self.run_ladder(variant.name, config) if ladder else self.train(variant.name, config)
             row.wall = time.perf_counter() - began
         except MtcError as exc:
             row.note = f"failed: {exc}"
             return row
-        row.steps = load_checkpoint(stage_folder(self.project, variant.name), variant.name)["step"]
-        model = load_stage(self.project, variant.name)
+        row.steps = sum(load_checkpoint(stage_folder(self.project, name), name)["step"] for name in last)
+        model = load_stage(self.project, last[-1])
         row.error = relative_l2(model.predict(self.problem.grid)[self.problem.output], self.problem)
         row.parameters = sum(p.numel() for net in model.networks.values() for p in net.parameters())
         return row
+
+    def train(self, name: str, config: dict, parent: str | None = None) -> list[str]:
+        train_stage(StagePlan(self.project, name, config, parent=parent, device="cpu"))
+        return [name]
+
+    def run_ladder(self, name: str, config: dict) -> list[str]:
+        """Seed 003's cascade at the same budget: a root 2**levels times narrower, then ``mtc stage cascade``'s
+        widening children (each twice as wide, from its parent's function), ``--steps`` split evenly."""
+        levels, steps = self.args.cascade_levels, self.args.steps // (self.args.cascade_levels + 1)
+        narrow = [f"nets.{n}.layer_size={self.args.width // 2**levels}" for n in self.networks]
+        config = set_values(config, [*narrow, f"training.max_steps={steps}"], self.outline)
+        names = self.train(name, config)
+        for child in level_names(name, levels, 2):
+            wider = [f"nets.{n}.layer_size={config['nets'][n]['layer_size'] * 2}" for n in self.networks]
+            config = set_values(config, wider, self.outline)
+            names += self.train(child, config, parent=names[-1])
+        return names
 
 
 def relative_l2(predicted: np.ndarray, problem: Problem) -> float:
@@ -225,15 +256,15 @@ def relative_l2(predicted: np.ndarray, problem: Problem) -> float:
     return float(np.linalg.norm(predicted - exact) / np.linalg.norm(exact))
 
 
-def deepxde_row(name: str, problem: Problem, args: argparse.Namespace) -> Row:
+def deepxde_row(bench: Bench) -> Row:
     """DeepXDE's plain recipe on the same problem, network, point counts and steps."""
     from benchmarks.deepxde_problems import train_deepxde_adam
 
-    lr = default_config(load_problem(REPO / "projects" / problem.source).outline())["optimizer"]["lr"]
+    name, problem, args, lr = bench.name, bench.problem, bench.args, bench.base["optimizer"]["lr"]
     row = Row(name, "DeepXDE", f"tanh, Glorot normal, fixed Hammersley points, Adam lr {lr:g}, float32")
     began = time.perf_counter()
     with contextlib.redirect_stdout(sys.stderr):  # DeepXDE's progress lines stay out of the table
-        predicted = train_deepxde_adam(problem.source, problem.grid, problem.batches, args.width, args.depth, args.steps, lr)
+        predicted = train_deepxde_adam(name, problem.grid, problem.batches, args.width, args.depth, args.steps, lr)
     row.wall, row.steps = time.perf_counter() - began, args.steps
     row.error = relative_l2(predicted, problem)
     dims = [len(problem.grid), *[args.width] * args.depth, 1]
@@ -280,6 +311,7 @@ def main() -> None:
     parser.add_argument("--variant", type=Variant.parse, action="append", default=[],
                         help="NAME:key=value,key=value (repeatable); added to the default list")  # fmt: skip
     parser.add_argument("--only-variants", action="store_true", help="run the --variant list only (and the default)")
+    parser.add_argument("--cascade-levels", type=int, default=2, help="widening levels of the cascade variant (factor 2)")
     parser.add_argument("--no-deepxde", dest="deepxde", action="store_false", help="skip DeepXDE on poisson-2d")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: steady timings on a shared CPU)")
     parser.add_argument("--markdown", type=Path, help="write the table into this file (between its markers)")
@@ -303,7 +335,7 @@ def main() -> None:
                 if importlib.util.find_spec("deepxde") is None:
                     rows.append(Row(name, "DeepXDE", "", note="not run: deepxde is not installed"))
                 else:
-                    rows.append(deepxde_row(name, problem, args))
+                    rows.append(deepxde_row(bench))
                 print(f"  {rows[-1]}", file=sys.stderr, flush=True)
     text = table(rows, args)
     print(text)

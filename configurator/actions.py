@@ -47,6 +47,10 @@ class Actions:
                     "a child that freezes the selected stage's model and learns eps * a correction of it",
                 ),  # fmt: skip
                 button("CASCADE", wrap(self.cascade.open), "a chain of ever wider children (coarse-to-fine training)"),
+                button(
+                    "+PRUNE STAGE", wrap(self.new_prune),
+                    "a child that removes the selected KAN stage's small nodes and edges, then trains on",
+                ),  # fmt: skip
                 button("TRAIN", wrap(self.train), "queue the selected stage and train it in the background", "success"),
                 button("CANCEL", wrap(self.cancel), "stop the selected stage (checkpointed)", "warning"),
                 button("DELETE", wrap(self.delete), "delete the selected stage and its results", "danger"),
@@ -79,6 +83,16 @@ class Actions:
         return (
             f"created {record.name}, a correction stage of {parent}: {parent}'s model frozen plus eps * u_corr "
             f"per network output, eps and f_d computed from {parent}'s residual when it starts (float64)"
+        )
+
+    def new_prune(self) -> str:
+        """+PRUNE STAGE (`mtc stage child --kind prune`): a child that prunes the selected stage's KAN networks."""
+        parent = self._selected()
+        record = self.app.book.new_child(parent, kind="prune")
+        self.app.select(record.name)
+        return (
+            f"created {record.name}, a prune stage of {parent}: {parent}'s KAN nodes and edges below "
+            "nets.<NET>.node_th and edge_th are removed when it starts, then it trains on"
         )
 
     def delete(self) -> None:

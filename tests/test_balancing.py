@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from conftest import example_project, run_mtc
 from engine.config import ConfigError, default_config, set_values
@@ -14,6 +15,9 @@ from engine.problem import load_problem
 from engine.store import open_storage
 from engine.train import StageHooks, StagePlan, train_stage
 from engine.train.checkpoint import load_checkpoint
+from engine.train.loop import draw_batches
+from engine.train.loss_step import _compile_choice
+from engine.train.stage import prepare
 
 # Two constraints pulling u to different values; "big"'s residual is 10x "small"'s, so its
 # gradient is ~100x larger and plain training fits "big" and leaves "small" poorly fitted.
@@ -149,6 +153,23 @@ def test_a_plateau_stopped_stage_says_why_stores_its_weights_and_its_child_start
     assert all((parent[k] - first[k]).abs().max() < 1e-9 for k in parent)  # one step at lr 1e-12
 
 
+def test_self_adaptive_finishing_steps_train_on_their_own_batch_with_the_last_weights(tug):
+    config = configure(tug, "training.max_steps=10", "training.resample_every=10", "training.balance_every=1",
+                       "training.loss_balancing=self_adaptive", "training.then_lbfgs_steps=5")  # fmt: skip
+    state, _, _ = prepare(StagePlan(tug, "s", config), StageHooks())
+    balancer, fixed, later = state.balancer, draw_batches(state), draw_batches(state)
+    args = (state.terms, state.bindings)
+    for step in range(3):  # the stage's own optimizer: per-point weights on the fixed points rise
+        balancer.losses(*args, fixed, state.parameters, step, True, state.loss_step)
+    weights = balancer.weights.clone()
+    assert (weights > 1).all()
+    losses, total = balancer.losses(*args, later, state.parameters, 10, False, state.loss_step)  # L-BFGS
+    expected = state.loss_step(*args, later)
+    assert torch.equal(losses.detach(), expected.detach())  # its own batch, not the fixed points
+    assert float(total.detach()) == pytest.approx(float((weights * expected.detach().double()).sum()), rel=1e-12)
+    assert torch.equal(balancer.weights, weights)  # kept, not updated
+
+
 def test_self_adaptive_on_redrawn_points_is_refused(tug):
     with pytest.raises(ConfigError, match="training.resample_every=1000") as info:
         configure(tug, "training.loss_balancing=self_adaptive", "training.max_steps=1000")
@@ -173,3 +194,11 @@ def test_one_trained_constraint_warns_nothing_to_balance(tug):
     refused = run_mtc("stage", "set", "stage1", "training.loss_balancing=relobralo", cwd=example_project(
         tug.parent / "heat", "hello-world", {"constraints.ends.include": False}))  # fmt: skip
     assert refused.returncode == 0 and "warning: stage 'stage1' sets training.loss_balancing=relobralo but only 'diffusion'" in refused.stderr
+
+
+@pytest.mark.parametrize("method", ["lr_annealing", "gradnorm"])
+def test_gradient_balancers_keep_the_loss_step_uncompiled(method):
+    # a compiled backward refuses the per-term gradients of one graph these methods take
+    choice = _compile_choice({"compile": "on", "loss_balancing": method}, "adam", 1e12)
+    assert not choice.compiled and f"training.loss_balancing={method}" in choice.reason
+    assert _compile_choice({"compile": "on", "loss_balancing": "relobralo"}, "adam", 1e12).compiled

@@ -248,7 +248,8 @@ class Training(_Model):
         "auto",
         description="Compile the loss step with torch.compile (forward derivatives only; a warm-up of tens of "
         "seconds, not counted in the stage's time): on, off, or auto (on when a C++ compiler is found and the "
-        "stage's steps x points per step x parameters reach 1e10, so the warm-up pays back).",
+        "stage's steps x points per step x parameters reach 1e10, so the warm-up pays back). Never compiled with "
+        "the LM/ENGD optimizers or loss_balancing=lr_annealing|gradnorm (they differentiate each term apart).",
     )
 
 

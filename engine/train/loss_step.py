@@ -105,12 +105,17 @@ def choose_path(
     return _compile_choice(training, optimizer, work, plans)
 
 
+GRADIENT_BALANCERS = ("lr_annealing", "gradnorm")  # they take per-term gradients of one graph (retain_graph)
+
+
 def _compile_choice(training: Mapping[str, Any], optimizer: str, work: float, plans: Plans) -> PathChoice:
     setting = training["compile"]
     missing = compiler_missing()
     blocker = (
         "training.compile=off" if setting == "off"
         else f"optimizer {optimizer} computes its own residuals" if optimizer in ("lm", "engd")
+        else f"training.loss_balancing={training.get('loss_balancing')} differentiates each term's loss apart, "
+        "which a compiled backward does not allow" if training.get("loss_balancing") in GRADIENT_BALANCERS
         else missing if missing and setting == "auto"
         else f"training.compile=auto and steps x points x parameters = {work:.1e} < {COMPILE_MIN_WORK:.0e}: too little to repay a warm-up"
         if setting == "auto" and work < COMPILE_MIN_WORK

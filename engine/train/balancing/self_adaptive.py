@@ -3,7 +3,8 @@
 The points must stay fixed for the weights to mean anything: the balancer keeps the first
 batch of each term it sees (``training.resample_every >= max_steps`` is required when set, see
 :mod:`engine.config.balancing`) and stores them in the checkpoint with their weights, so a
-resumed stage continues on the same points. The loss of term ``i`` is ``mean_j(l_ij p_ij)``
+resumed stage continues on the same points. The finishing L-BFGS steps train on their own batch with
+each term's last mean point weight. The loss of term ``i`` is ``mean_j(l_ij p_ij)``
 with ``p_ij`` its weighted squared residual at point ``j``. Every ``balance_every`` steps
 each ``l_ij`` rises by the ascent direction ``dL / dl_ij`` (the point's raw squared residual),
 scaled so the largest rise is ``balance_lr``: points that stay poorly fitted gain weight.
@@ -13,12 +14,13 @@ weight of a term is its user weight times the mean of its point weights.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
 
 from ...compile import NetworkBinding
+from ..loss_step import Batches, stacked_losses
 from .base import Balancer, Batch
 
 
@@ -42,8 +44,14 @@ class SelfAdaptive(Balancer):
         parameters: Sequence[torch.nn.Parameter],
         step: int,
         active: bool,
-        stack: Any = None,  # unused: the per-point weights need each point's residual, not the stacked losses
+        stack: Callable[[Sequence[Any], Mapping[str, NetworkBinding], Batches], torch.Tensor] = stacked_losses,
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """While the stage's own optimizer steps (``active``): the per-point weighted losses on the fixed
+        points (``batches`` is then ignored: the loop draws no other batch in the stage, and a resumed stage
+        continues on the checkpoint's points). The finishing steps (L-BFGS) train on their own batch with
+        each term's last mean point weight, as the other methods keep their last weights."""
+        if not active:
+            return super().losses(terms, networks, batches, parameters, step, active, stack)
         if self.points is None:
             self._fix_points(batches)
         assert self.points is not None
