@@ -199,6 +199,6 @@ def test_one_trained_constraint_warns_nothing_to_balance(tug):
 @pytest.mark.parametrize("method", ["lr_annealing", "gradnorm"])
 def test_gradient_balancers_keep_the_loss_step_uncompiled(method):
     # a compiled backward refuses the per-term gradients of one graph these methods take
-    choice = _compile_choice({"compile": "on", "loss_balancing": method}, "adam", 1e12)
+    choice = _compile_choice({"compile": "on", "loss_balancing": method}, "adam", 1e12, ())
     assert not choice.compiled and f"training.loss_balancing={method}" in choice.reason
-    assert _compile_choice({"compile": "on", "loss_balancing": "relobralo"}, "adam", 1e12).compiled
+    assert _compile_choice({"compile": "on", "loss_balancing": "relobralo"}, "adam", 1e12, ()).compiled
