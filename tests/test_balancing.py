@@ -14,6 +14,7 @@ from engine.layout import stage_folder
 from engine.problem import load_problem
 from engine.store import open_storage
 from engine.train import StageHooks, StagePlan, train_stage
+from engine.train.balancing import BALANCERS
 from engine.train.checkpoint import load_checkpoint
 from engine.train.loop import draw_batches
 from engine.train.loss_step import _compile_choice
@@ -199,6 +200,16 @@ def test_one_trained_constraint_warns_nothing_to_balance(tug):
 @pytest.mark.parametrize("method", ["lr_annealing", "gradnorm"])
 def test_gradient_balancers_keep_the_loss_step_uncompiled(method):
     # a compiled backward refuses the per-term gradients of one graph these methods take
-    choice = _compile_choice({"compile": "on", "loss_balancing": method}, "adam", 1e12, ())
+    needs = BALANCERS[method].term_gradients
+    choice = _compile_choice({"compile": "on", "loss_balancing": method}, "adam", 1e12, (), needs)
     assert not choice.compiled and f"training.loss_balancing={method}" in choice.reason
-    assert _compile_choice({"compile": "on", "loss_balancing": "relobralo"}, "adam", 1e12, ()).compiled
+    relobralo = BALANCERS["relobralo"].term_gradients
+    assert _compile_choice({"compile": "on", "loss_balancing": "relobralo"}, "adam", 1e12, (), relobralo).compiled
+
+
+def test_a_gradient_balanced_stage_says_its_step_stays_uncompiled(tug):
+    said = []
+    config = configure(tug, "training.loss_balancing=lr_annealing", "training.compile=on")
+    state, _, _ = prepare(StagePlan(tug, "s", config), StageHooks(info=said.append))
+    assert not state.loss_step.compiled
+    assert any("training.loss_balancing=lr_annealing differentiates each term's loss apart" in line for line in said)

@@ -88,34 +88,39 @@ def compiler_missing() -> str | None:
 
 
 def choose_path(
-    training: Mapping[str, Any], optimizer: str, bindings: Mapping[str, NetworkBinding], terms: Sequence[Any], work: float = 0.0
+    training: Mapping[str, Any],
+    optimizer: str,
+    bindings: Mapping[str, NetworkBinding],
+    terms: Sequence[Any],
+    work: float = 0.0,
+    term_gradients: bool = False,
 ) -> PathChoice:
     """The stage's derivative path and compile setting; MtcError when ``forward`` is set on what it does not cover.
 
-    ``work`` is the stage's steps x points per step x trainable parameters (``training.compile=auto``).
+    ``work`` is the stage's steps x points per step x trainable parameters (``training.compile=auto``);
+    ``term_gradients``: the stage's balancer differentiates each term's loss apart (never compiled).
     """
     asked = training["derivatives"]
     plans = () if asked == "autograd" else forward_plans(bindings, terms)
-    refusal = plans if isinstance(plans, str) else None
-    if asked == "forward" and refusal is not None:
-        raise MtcError(f"training.derivatives=forward: {refusal}; set training.derivatives=auto or autograd")
-    if asked == "autograd" or isinstance(plans, str):
-        why = "training.derivatives=autograd" if refusal is None else f"training.derivatives=auto and {refusal}"
-        return PathChoice("autograd", False, f"nested autograd ({why}); not compiled")
-    return _compile_choice(training, optimizer, work, plans)
+    if asked == "forward" and isinstance(plans, str):
+        raise MtcError(f"training.derivatives=forward: {plans}; set training.derivatives=auto or autograd")
+    if isinstance(plans, str):
+        return PathChoice("autograd", False, f"nested autograd (training.derivatives=auto and {plans}); not compiled")
+    if asked == "autograd":
+        return PathChoice("autograd", False, "nested autograd (training.derivatives=autograd); not compiled")
+    return _compile_choice(training, optimizer, work, plans, term_gradients)
 
 
-GRADIENT_BALANCERS = ("lr_annealing", "gradnorm")  # they take per-term gradients of one graph (retain_graph)
-
-
-def _compile_choice(training: Mapping[str, Any], optimizer: str, work: float, plans: Plans) -> PathChoice:
+def _compile_choice(
+    training: Mapping[str, Any], optimizer: str, work: float, plans: Plans, term_gradients: bool = False
+) -> PathChoice:
     setting = training["compile"]
     missing = compiler_missing()
     blocker = (
         "training.compile=off" if setting == "off"
         else f"optimizer {optimizer} computes its own residuals" if optimizer in ("lm", "engd")
         else f"training.loss_balancing={training.get('loss_balancing')} differentiates each term's loss apart, "
-        "which a compiled backward does not allow" if training.get("loss_balancing") in GRADIENT_BALANCERS
+        "which a compiled backward does not allow" if term_gradients
         else missing if missing and setting == "auto"
         else f"training.compile=auto and steps x points x parameters = {work:.1e} < {COMPILE_MIN_WORK:.0e}: too little to repay a warm-up"
         if setting == "auto" and work < COMPILE_MIN_WORK
@@ -174,7 +179,9 @@ def install(state: LoopState, training: Mapping[str, Any], rng: np.random.Genera
 
     ``points``: the collocation points of one step, all terms together."""
     work = float(training["max_steps"]) * points * sum(p.numel() for p in state.parameters)
-    choice = choose_path(training, state.optimizer_kind, state.bindings, state.terms, work)
+    choice = choose_path(
+        training, state.optimizer_kind, state.bindings, state.terms, work, state.balancer.term_gradients
+    )
     hooks.info(f"derivatives: {choice.reason}")
     if choice.derivatives == "forward":
         state.terms = with_forward_plans(state.terms, choice.plans)

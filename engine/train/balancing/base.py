@@ -37,6 +37,9 @@ def gradient(loss: torch.Tensor, parameters: Sequence[torch.nn.Parameter]) -> to
 class Balancer:
     """Per-term weights applied to the step's losses; subclasses update them every ``every`` steps."""
 
+    term_gradients = False
+    """Whether updates differentiate each term's loss apart (one graph, retained): a compiled step refuses it."""
+
     def __init__(self, terms: Sequence[Any] = (), training: Mapping[str, Any] | None = None):
         self.names = [term.name for term in terms]
         self.scales = torch.tensor([user_weight(term) for term in terms], dtype=torch.float64)

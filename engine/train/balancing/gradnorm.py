@@ -17,6 +17,7 @@ from .base import Balancer
 
 
 class GradNorm(Balancer):
+    term_gradients = True
     first: torch.Tensor | None = None
 
     def __init__(self, terms: Sequence[Any] = (), training: Mapping[str, Any] | None = None):

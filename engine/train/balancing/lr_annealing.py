@@ -20,6 +20,7 @@ from .base import Balancer
 
 
 class LrAnnealing(Balancer):
+    term_gradients = True
     reference: int | None = None  # position among the balanced terms
 
     def update(self, losses: torch.Tensor, parameters: Sequence[torch.nn.Parameter], step: int) -> None:
