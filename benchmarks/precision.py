@@ -307,6 +307,7 @@ def main() -> None:
     parser.add_argument("--no-deepxde", dest="deepxde", action="store_false", help="skip DeepXDE")
     parser.add_argument("--hard", action="store_true", help="also run with constraints.<C>.hard=true on Dirichlet constraints")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: steady timings on a shared CPU)")
+    parser.add_argument("--no-soft", dest="soft", action="store_false", help="with --hard: only the hard runs")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -322,7 +323,7 @@ def main() -> None:
     results: dict[str, list[Run]] = {}
     with tempfile.TemporaryDirectory() as root:
         for example in args.problems.split(","):
-            results[example] = bench_problem(PROBLEMS[example], Path(root), args, split, hard=False)
+            results[example] = bench_problem(PROBLEMS[example], Path(root), args, split, hard=False) if args.soft else []
             if args.hard:
                 results[example] += bench_problem(PROBLEMS[example], Path(root), args, split, hard=True)
     print(report(results, args))

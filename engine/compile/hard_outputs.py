@@ -4,7 +4,8 @@ For an output with hard conditions ``u = g_i`` on boundaries with distances ``ph
 (:mod:`engine.problem.hard`), the model is the transfinite blend (Sukumar & Srivastava 2022)
 
     u = sum_i w_i g_i + phi N,   w_i = prod_{j != i} phi_j / sum_k prod_{j != k} phi_j,
-    phi = phi_1 ^ phi_2 ^ ... (R-equivalence),
+    phi = phi_1 ^ phi_2 ^ ... (R-equivalence; on a box or convex polygon the normalised
+          product of its walls' flat distances, smooth at the corners),
 
 so on boundary i (``phi_i = 0``) ``w_i = 1``, every other weight and ``phi`` are 0, and
 ``u = g_i`` whatever the network ``N`` computes. ``g_i`` is evaluated off the boundary
@@ -23,8 +24,8 @@ import sympy
 import torch
 from torch import nn
 
-from ..problem.geometry.distance import joined_distance, r_equivalence
-from ..problem.hard import HardCondition
+from ..problem.geometry.distance import joined_distance
+from ..problem.hard import HardCondition, output_distance
 from .expression import numeric_constants
 
 Tensor = torch.Tensor
@@ -65,6 +66,7 @@ class HardOutputs(nn.Module):
         self.outputs = tuple(outputs)
         self.conditions = {out: [c for c in conditions if c.output == out] for out in outputs}
         self._values = {c.constraint: _value_function(c) for c in conditions}
+        self._distances = {out: output_distance(mine) for out, mine in self.conditions.items() if mine}
 
     def forward(self, x: Tensor) -> Tensor:
         raw = self.inner(x)
@@ -83,8 +85,7 @@ class HardOutputs(nn.Module):
         conditions = self.conditions[output]
         distances = [joined_distance(c.pieces, columns) for c in conditions]
         values = [self._values[c.constraint](columns) for c in conditions]
-        phi = reduce(r_equivalence, distances)  # engine.problem.hard.output_distance, reusing the distances
-        return blend(distances, values), phi
+        return blend(distances, values), self._distances[output](columns)
 
 
 def with_hard_outputs(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import reduce
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import sympy
@@ -22,7 +22,8 @@ from sympy import Derivative
 from sympy.core.function import AppliedUndef
 
 from .geometry.distance import (
-    BoundaryPiece, NoDistance, boundary_pieces, extent, joined_distance, piece_points, point_columns, r_equivalence,
+    BoundaryPiece, NoDistance, boundary_pieces, extent, joined_distance, piece_points, point_columns, product_distance,
+    r_equivalence,
 )  # fmt: skip
 from .sampling import compile_criteria, sample_subdomain
 
@@ -204,9 +205,18 @@ def check_hard(problem: "Problem", names: Iterable[str]) -> tuple[str, str] | No
     return None
 
 
-def output_distance(conditions: Sequence[HardCondition], columns: Mapping[str, Any]) -> Any:
-    """phi of one output: the R-equivalence of its conditions' distances (numpy arrays or torch tensors)."""
-    return reduce(r_equivalence, [joined_distance(c.pieces, columns) for c in conditions])
+def output_distance(conditions: Sequence[HardCondition]) -> Callable[[Mapping[str, Any]], Any]:
+    """phi of one output as a function of coordinate columns (numpy arrays or torch tensors).
+
+    The normalised product of the flat distances of all its conditions' pieces where they are the
+    faces of one box or the edges of one convex polygon (smooth at the corners); elsewhere the
+    R-equivalence of its conditions' distances.
+    """
+    pieces = [piece for condition in conditions for piece in condition.pieces]
+    product = product_distance(pieces)
+    if product is not None:
+        return product
+    return lambda columns: reduce(r_equivalence, [joined_distance(c.pieces, columns) for c in conditions])
 
 
 def distance_rms(problem: "Problem", conditions: Sequence[HardCondition], output: str, points: int = 4096) -> float:
@@ -224,6 +234,6 @@ def distance_rms(problem: "Problem", conditions: Sequence[HardCondition], output
         return 1.0
     sd = interiors[0]
     sample = sample_subdomain(sd.geometry, "interior", points, sd.params, sd.criteria, np.random.default_rng(0), name=sd.name)
-    phi = np.asarray(output_distance(mine, {d: sample[d] for d in dims}), dtype=float)
+    phi = np.asarray(output_distance(mine)({d: sample[d] for d in dims}), dtype=float)
     rms = float(np.sqrt(np.mean(phi**2)))
     return rms if rms > 0 else 1.0

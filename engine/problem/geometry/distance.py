@@ -14,6 +14,14 @@ smooth elsewhere). Pieces:
 * a face of a 3D box: the distance to its plane (exact for boxes; checked for CSG);
 * a circle or sphere: ``|R^2 - |p - c|^2| / (2 R)`` (smooth, slope 1 at the boundary).
 
+The R-equivalence is homogeneous of degree 1 where two pieces meet at an angle (a box's
+corner: ``x + y - sqrt(x^2 + y^2)``), so its second derivatives grow as ``1 / r`` there and
+``(u - g) / phi`` has a kink at every corner. The faces of a box and the edges of a convex
+polygon also carry a *flat* distance, the signed distance to their line or plane (positive
+inside the shape, linear, smooth); :func:`product_distance` joins such pieces by the
+normalised product of their flat distances instead (for the unit square ``4 x (1 - x) y (1 - y)``),
+smooth at the corners, where a smooth ``u - g`` that vanishes on both walls is divisible by it.
+
 The distance functions use arithmetic only (``+ - * / ** abs``), so the same function
 evaluates numpy arrays here and torch tensors with autograd in the compile layer.
 CSG unions, differences and intersections keep the pieces of their operands that lie on
@@ -23,6 +31,7 @@ of a union overlapping another) has no distance of this kind and is refused.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import reduce
@@ -61,6 +70,10 @@ class BoundaryPiece:
     distance: Callable[[Columns], Any]
     points: np.ndarray
     rim: np.ndarray
+    flat: Callable[[Columns], Any] | None = None
+    """The signed distance to the piece's line or plane, positive inside ``convex`` (None: not a flat piece of one)."""
+    convex: Geometry | None = None
+    """The convex shape whose boundary the piece is part of, where ``flat`` > 0 inside."""
 
     def at(self, points: np.ndarray) -> np.ndarray:
         """The distance at (n, d) points, as a numpy array."""
@@ -75,6 +88,35 @@ def r_equivalence(first: Any, second: Any) -> Any:
 def joined_distance(pieces: Sequence[BoundaryPiece], columns: Columns) -> Any:
     """The distance to the union of ``pieces`` (R-equivalence of theirs)."""
     return reduce(r_equivalence, [piece.distance(columns) for piece in pieces])
+
+
+def product_distance(pieces: Sequence[BoundaryPiece]) -> Callable[[Columns], Any] | None:
+    """The distance to the union of ``pieces`` smooth where they meet, or None where it does not apply.
+
+    ``prod_i flat_i / s``, with ``s`` the largest slope of the product normal to a piece (the
+    product of the other flat distances over its points), so the slope is at most 1 and 1 at the
+    steepest point (the middle of a square's wall). It applies to two or more dimensions (in 1D
+    pieces never meet) when every piece is flat and all lie on one convex shape, so each factor is
+    positive inside and zero only on its piece's line or plane, which meets the shape on the piece alone.
+    """
+    if not pieces or len(pieces[0].dims) < 2 or any(piece.flat is None for piece in pieces):
+        return None
+    if any(piece.convex is not pieces[0].convex for piece in pieces):
+        return None
+    flats = [piece.flat for piece in pieces]
+    slope = max(_others_product(flats, i, piece.points, piece.dims) for i, piece in enumerate(pieces))
+
+    def distance(columns: Columns) -> Any:
+        return reduce(operator.mul, [flat(columns) for flat in flats]) / slope
+
+    return distance
+
+
+def _others_product(flats: Sequence[Callable[[Columns], Any]], skip: int, points: np.ndarray, dims: Sequence[str]) -> float:
+    """The largest product, over ``points``, of every flat distance but number ``skip`` (1 for none)."""
+    columns = point_columns(points, dims)
+    values = [np.asarray(flat(columns), dtype=float) for j, flat in enumerate(flats) if j != skip]
+    return float(np.max(np.prod(values, axis=0))) if values else 1.0
 
 
 def boundary_pieces(geometry: Geometry) -> list[BoundaryPiece]:
@@ -93,11 +135,7 @@ def boundary_pieces(geometry: Geometry) -> list[BoundaryPiece]:
     if isinstance(geometry, Line2D):
         return [_segment_piece(f"{geometry.kind}", _fixed(geometry.a), _fixed(geometry.b))]
     if isinstance(geometry, Polygon):
-        corners = [_fixed(vertex) for vertex in geometry.vertices]
-        return [
-            _segment_piece(f"edge {i + 1} of {geometry.kind}", corners[i], corners[(i + 1) % len(corners)])
-            for i in range(len(corners))
-        ]
+        return _polygon_pieces(geometry)
     raise NoDistance(f"{geometry.kind} has no closed-form distance function in mtc")
 
 
@@ -112,19 +150,49 @@ def _box_pieces(geometry: AxisBox) -> list[BoundaryPiece]:
     d = len(geometry.dims)
     pieces = []
     for axis in geometry._walls:
-        for value in (lo[axis], hi[axis]):
+        for value, inward in ((lo[axis], 1.0), (hi[axis], -1.0)):
             label = f"the face {geometry.dims[axis]} = {value:g} of {geometry.kind}"
             if d == 1:
-                pieces.append(_point_piece(label, geometry.dims, value))
+                piece = _point_piece(label, geometry.dims, value)
             elif d == 2:
                 other = 1 - axis
                 start, end = np.empty(2), np.empty(2)
                 start[axis] = end[axis] = value
                 start[other], end[other] = lo[other], hi[other]
-                pieces.append(_segment_piece(label, start, end))
+                piece = _segment_piece(label, start, end)
             else:
-                pieces.append(_plane_piece(label, geometry.dims, axis, value, lo, hi))
+                piece = _plane_piece(label, geometry.dims, axis, value, lo, hi)
+            pieces.append(replace(piece, flat=_axis_offset(geometry.dims[axis], value, inward), convex=geometry))
     return pieces
+
+
+def _axis_offset(name: str, value: float, inward: float) -> Callable[[Columns], Any]:
+    """``inward * (c[name] - value)``: the signed distance to the plane ``name = value``."""
+    return lambda c: inward * (c[name] - value)
+
+
+def _polygon_pieces(geometry: Polygon) -> list[BoundaryPiece]:
+    """A polygon's edges; a convex polygon's also carry the signed distance to their line (positive inside)."""
+    corners = [_fixed(vertex) for vertex in geometry.vertices]
+    ends = [(corners[i], corners[(i + 1) % len(corners)]) for i in range(len(corners))]
+    pieces = [_segment_piece(f"edge {i + 1} of {geometry.kind}", a, b) for i, (a, b) in enumerate(ends)]
+    turns = [_cross(b - a, c - b) for (a, b), (_, c) in zip(ends, ends[1:] + ends[:1])]
+    if not (all(t > 0 for t in turns) or all(t < 0 for t in turns)):
+        return pieces
+    side = 1.0 if turns[0] > 0 else -1.0  # counter-clockwise: the inside is left of each edge
+    return [replace(piece, flat=_line_offset(a, b, side), convex=geometry) for piece, (a, b) in zip(pieces, ends)]
+
+
+def _cross(u: np.ndarray, v: np.ndarray) -> float:
+    """The z component of u x v for 2D vectors (> 0: v turns left of u)."""
+    return float(u[0] * v[1] - u[1] * v[0])
+
+
+def _line_offset(a: np.ndarray, b: np.ndarray, side: float) -> Callable[[Columns], Any]:
+    """The signed distance to the line through a and b, positive on its left times ``side``."""
+    (ax, ay), (bx, by) = (float(v) for v in a), (float(v) for v in b)
+    scale = side / float(np.hypot(bx - ax, by - ay))
+    return lambda c: scale * ((bx - ax) * (c["y"] - ay) - (by - ay) * (c["x"] - ax))
 
 
 def _point_piece(label: str, dims: tuple[str, ...], a: float) -> BoundaryPiece:
@@ -204,7 +272,7 @@ def _composite_pieces(geometry: Boolean) -> list[BoundaryPiece]:
                 )
             on = geometry.keep[side] * other.sdf(values, {}) > 0
             if np.any(on):
-                kept.append(replace(piece, points=piece.points[on]))
+                kept.append(replace(piece, points=piece.points[on], flat=None, convex=None))  # a composite: no product
     return kept
 
 
