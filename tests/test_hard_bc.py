@@ -103,6 +103,14 @@ def test_product_distance_vanishes_on_the_boundary_is_positive_inside_and_smooth
     assert abs(laplacian_on_the_bisector(r_function, corner, inward, 1e-4)) > 1000
 
 
+def test_product_distance_of_a_3d_box_vanishes_on_its_faces_and_is_positive_inside():
+    box = Box("box3", (0, 0, 0), (1, 2, 1))
+    product = product_distance(boundary_pieces(box))
+    rng = np.random.default_rng(0)
+    assert np.abs(product(box.sample_boundary(2000, rng, "uniform", {}))).max() <= 1e-14
+    assert product(box.sample_interior(2000, rng, "uniform", {})).min() > 0
+
+
 def test_shapes_that_are_not_convex_keep_the_r_function():
     rng = np.random.default_rng(0)
     chevron = Polygon("chevron", [(0, 0), (1, 0.5), (2, 0), (1, 2)])
