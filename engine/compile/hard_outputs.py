@@ -83,9 +83,11 @@ class HardOutputs(nn.Module):
         """``(sum_i w_i g_i, phi)`` of ``output`` (one with hard conditions) at the points ``x``."""
         columns = {name: x[:, i] for i, name in enumerate(self.inputs)}
         conditions = self.conditions[output]
-        distances = [joined_distance(c.pieces, columns) for c in conditions]
         values = [self._values[c.constraint](columns) for c in conditions]
-        return blend(distances, values), self._distances[output](columns)
+        phi = self._distances[output](columns)
+        if len(conditions) == 1:  # g_1 itself: no blend, no distances of its own to evaluate
+            return values[0], phi
+        return blend([joined_distance(c.pieces, columns) for c in conditions], values), phi
 
 
 def with_hard_outputs(
