@@ -6,10 +6,14 @@ loss = mean squared PDE residual + mean squared boundary value (mtc's and DeepXD
 variant is ``ACTIVATION:INIT:POINTS:SEED``: ``INIT`` a ``nets.<NET>.init`` name (the network is
 mtc's own ``build_network``), ``POINTS`` ``fixed`` (drawn once, as DeepXDE trains) or
 ``resampled`` (new uniform points every step, mtc's default). ``deepxde:SEED`` runs DeepXDE
-itself (pytorch backend, tanh, Glorot normal, its Hammersley points), when it is installed.
-Reported: the relative L2 error against the exact solution on a 101 x 101 grid. One torch thread.
+itself (pytorch backend, tanh, Glorot normal, its Hammersley points, the PDE residual on the
+interior and the boundary points), when it is installed; ``deepxde:SEED:OPTION+OPTION`` changes
+one ingredient each (``DEEPXDE_OPTIONS``: ``pseudo`` points, ``resampled`` every step,
+``interior_pde``). Reported: the relative L2 error against the exact solution on a 101 x 101 grid.
+One torch thread.
 
     python benchmarks/poisson_choices.py tanh:default:resampled:0 silu:default:resampled:0 deepxde:0
+    python benchmarks/poisson_choices.py deepxde:0:pseudo+resampled deepxde:0:interior_pde
 """
 
 from __future__ import annotations
