@@ -21,7 +21,7 @@ same steps and network) runs beside ours when deepxde is installed (``DDE_BACKEN
 
     python benchmarks/techniques.py [--problems poisson-2d,high-frequency-1d,heat-interface,helmholtz-2d]
         [--steps 3000] [--width 64] [--depth 3] [--variant NAME:key=value,...]... [--only-variants]
-        [--cascade-levels 2] [--no-deepxde] [--threads 1] [--markdown docs/techniques.md]
+        [--cascade-levels 2] [--no-default] [--no-deepxde] [--threads 1] [--markdown docs/techniques.md]
 """
 
 from __future__ import annotations
@@ -311,6 +311,8 @@ def main() -> None:
     parser.add_argument("--variant", type=Variant.parse, action="append", default=[],
                         help="NAME:key=value,key=value (repeatable); added to the default list")  # fmt: skip
     parser.add_argument("--only-variants", action="store_true", help="run the --variant list only (and the default)")
+    parser.add_argument("--no-default", dest="default", action="store_false",
+                        help="skip the default's run (its figure is known: training is deterministic for a seed)")  # fmt: skip
     parser.add_argument("--cascade-levels", type=int, default=2, help="widening levels of the cascade variant (factor 2)")
     parser.add_argument("--no-deepxde", dest="deepxde", action="store_false", help="skip DeepXDE on poisson-2d")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: steady timings on a shared CPU)")
@@ -321,7 +323,7 @@ def main() -> None:
     unknown = [p for p in args.problems.split(",") if p not in PROBLEMS]
     if unknown:
         parser.error(f"unknown problem(s) {unknown}: choose from {', '.join(PROBLEMS)}")
-    listed = [DEFAULT, *([] if args.only_variants else [Variant.parse(v) for v in VARIANTS]), *args.variant]
+    listed = [*([DEFAULT] if args.default else []), *([] if args.only_variants else [Variant.parse(v) for v in VARIANTS]), *args.variant]
     variants = list({v.name: v for v in listed}.values())  # a --variant of a listed name replaces it
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as root:
