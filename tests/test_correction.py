@@ -28,8 +28,9 @@ from engine.project import create_project
 from engine.stages import StageBook, format_training
 from engine.train import StageHooks, StagePlan, train_stage
 from engine.train.checkpoint import load_checkpoint
-from engine.train.correction import EPS_MARGIN, correction_eps, dominant_frequency, estimate_corrections
+from engine.train.correction import EPS_MARGIN, Measured, correction_eps, dominant_frequency, estimate_corrections
 from engine.train.correction_batch import MAX_GROWTH, NOISE_SHARE, batch_sizes, wanted_points
+from engine.train.correction_guard import implied_error
 from engine.train.networks import bind
 from engine.train.optim_state import named_trainable
 from engine.train.stage import prepare
@@ -508,3 +509,18 @@ def test_a_second_correction_never_raises_the_error_of_its_parent(tmp_path):
     shown = describe_correction(record)  # what `mtc show training` prints for the stage
     assert any("judged by the implied error" in line for line in shown), shown
     assert any(line.startswith("poisson: batch of 1024 points") for line in shown), shown
+
+
+def test_the_guards_implied_error_counts_an_interface_condition_once_over_all_its_outputs():
+    # flux continuity T_paper' = 1000 T_metal' with residual 1e-3: the smallest error that explains it is
+    # 1e-3 / sqrt(500^2 + 0.5^2) (mostly T_metal's), not the 1e-3 / 0.5 charged to u_paper alone
+    def flux(output, coefficient):
+        return Measured("interface_flux", output, 1e-3, 1, coefficient, None, None, "RMS on 1 point")
+
+    interior = Measured("metal_diff", "u_metal", 1.0, 2, 500.0, 1.0, 1.0, "FFT", error_rms=2e-6)
+    f_d = {"u_metal": 1.0, "u_paper": 1.0}
+    found = implied_error([interior, flux("u_metal", 500.0), flux("u_paper", 0.5)], f_d)
+    pooled = 1e-3 / (2 * math.pi * math.hypot(500.0, 0.5))
+    assert found == pytest.approx(math.hypot(2e-6, pooled), rel=1e-12)
+    alone = implied_error([interior, flux("u_metal", 500.0)], f_d)  # one output: RMS / (c 2 pi f_d)
+    assert alone == pytest.approx(math.hypot(2e-6, 1e-3 / (2 * math.pi * 500)), rel=1e-12)

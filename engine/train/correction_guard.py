@@ -10,7 +10,8 @@ scaled with it.
 The implied error is the one that sets eps (:mod:`engine.train.correction`): the residual of every
 constraint on the points the stage's start measured it on (an interior equation on its FFT grid,
 each Fourier component divided by ``c (2 pi |f|)^k``; a boundary, interface or data constraint by
-its RMS over ``c (2 pi f_d)^k``), combined as the root of their sum of squares. It weighs each
+its RMS over ``c (2 pi f_d)^k``, a condition on several outputs once, over all their amplifications:
+:func:`implied_error`), combined as the root of their sum of squares. It weighs each
 frequency like the error does, where the loss is dominated by the high-frequency residual that
 stands for almost no error: on precision-1d's second correction the loss-based guard kept a
 correction that doubled the error (docs/precision.md). Where the implied error cannot be computed
@@ -29,7 +30,7 @@ import torch
 
 from ..errors import MtcError
 from ..nets import CorrectedNetwork
-from .correction import Measured, Probe, measure_probes
+from .correction import TWO_PI, Measured, Probe, measure_probes
 from .loop import LoopState, draw_batches
 from .loss_step import stacked_losses
 
@@ -42,8 +43,23 @@ LOSS = "loss on fresh points"
 
 
 def implied_error(measured: Sequence[Measured], f_d: Mapping[str, float]) -> float:
-    """The root of the sum of squares of the errors each measurement implies (``f_d`` per output)."""
-    return math.sqrt(sum(m.eps(f_d[m.output]) ** 2 for m in measured))
+    """The root of the sum of squares of the errors the measurements imply (``f_d`` per output).
+
+    A constraint measured without a spectrum that involves several outputs (an interface condition)
+    counts once, as the smallest error that explains its residual: ``RMS / sqrt(sum_o a_o^2)``,
+    ``a_o = c_o (2 pi f_d)^k_o`` each output's amplification. Charged to each output alone, the flux
+    condition ``T_paper' = 1000 T_metal'`` would stand for an error of ``T_paper`` 1000 times the
+    one of ``T_metal`` that explains it.
+    """
+    total, pooled = 0.0, {}
+    for m in measured:
+        if m.error_rms is not None:
+            total += m.error_rms**2
+            continue
+        rms, amplification = pooled.get(m.constraint, (m.rms, 0.0))
+        pooled[m.constraint] = (rms, amplification + (m.coefficient * (TWO_PI * f_d[m.output]) ** m.order) ** 2)
+    total += sum(rms**2 / amplification for rms, amplification in pooled.values() if amplification > 0)
+    return math.sqrt(total)
 
 
 def by_scale(corrected: Sequence[CorrectedNetwork], criterion: Callable[[], float]) -> dict[float, float]:
