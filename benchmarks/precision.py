@@ -11,7 +11,9 @@ wall clock would charge each run for the other processes' work):
   when its time is up and closed at the step it reached);
 - ``stage + 2 corrections (<best>)``: the budget split ``--split`` over stage 1 and two
   correction stages (``--kind correction``), each Adam (``--adam`` split the same way) then
-  the finishing optimizer whose single run above had the lowest error;
+  the finishing optimizer whose single run above had the lowest error (stage 1: a child stage;
+  a correction stage: its own ``training.then_<lbfgs|lm>_steps``, so that the correction guard,
+  which runs at the end of the correction stage, judges the finished correction);
 - ``DeepXDE (Adam + L-BFGS)`` when deepxde is installed (``pip install -e '.[bench]'``,
   ``DDE_BACKEND=pytorch``): float64, the same network, as many training points, ``--adam`` Adam
   steps then L-BFGS for the rest of the budget (its L-BFGS has an iteration cap, not a clock).
@@ -65,6 +67,7 @@ SQUARE = {"x": _XY[0].ravel(), "y": _XY[1].ravel()}
 FINISHERS = ("lbfgs", "lm", "engd")
 LABEL = {"lbfgs": "L-BFGS", "lm": "LM", "engd": "ENGD"}
 MANY = 10**7  # finishing steps: the budget stops them first
+FINISHING_STEPS = {"lbfgs": "then_lbfgs_steps", "lm": "then_lm_steps"}  # a correction stage's own finishing phase
 
 
 def _heat_exact(c: Columns) -> np.ndarray:
@@ -153,7 +156,8 @@ class Bench:
         outcome = train_stage(StagePlan(self.project, stage, config, parent=parent, kind=kind, device="cpu"), hooks)
         if outcome == "cancelled":  # close it at the step it reached, so that a correction may follow it
             reached = load_checkpoint(stage_folder(self.project, stage), stage)["step"]
-            closed = {**config, "training": {**config["training"], "max_steps": reached}}
+            ended = {"max_steps": reached, "then_lbfgs_steps": 0, "then_lm_steps": 0}
+            closed = {**config, "training": {**config["training"], **ended}}
             train_stage(StagePlan(self.project, stage, closed, parent=parent, kind=kind, device="cpu", resume=True))
         run.seconds += time.process_time() - began
         run.wall += time.perf_counter() - wall
@@ -183,6 +187,17 @@ def single(bench: Bench, finisher: str, adam_stage: str, adam_run: Run) -> Run:
     return run
 
 
+def guarded(bench: Bench, stage: str) -> str:
+    """What the correction guard and the batch rule decided in the correction stage of chain step ``stage``."""
+    for name in (stage, f"{stage}adam"):
+        folder = stage_folder(bench.project, name)
+        record = load_checkpoint(folder, name).get("correction") if folder.exists() else None
+        if record:
+            batches = ", ".join(f"{c} {b['parent']} -> {b['used']} (ratio {b['ratio']:.3g})" for c, b in record.get("batch", {}).items())
+            return f"; guard: scale {record.get('scale')} by {record.get('guard', {}).get('criterion')}; batch: {batches or '-'}"
+    return ""
+
+
 def corrected(bench: Bench, finisher: str, split: list[float]) -> Run:
     """Stage 1 and two corrections, each Adam then ``finisher``, sharing the budget by ``split``."""
     run = Run(f"stage + {len(split) - 1} corrections ({LABEL[finisher]})")
@@ -192,10 +207,14 @@ def corrected(bench: Bench, finisher: str, split: list[float]) -> Run:
         adam = bench.config(f"training.max_steps={max(1, round(bench.args.adam * share))}",
                             f"scheduler.decay_steps={max(1, round(bench.args.adam * share / 6))}")  # fmt: skip
         name = f"c{i}"
-        bench.train(run, f"{name}adam", adam, parent, "standard" if parent is None else "correction", deadline)
-        bench.train(run, name, bench.config(*FINISH[finisher], f"training.max_steps={MANY}"), f"{name}adam", "standard", deadline)
+        if parent is not None and finisher in FINISHING_STEPS:  # the correction stage finishes itself (its guard sees it)
+            finishing = set_values(adam, [f"training.{FINISHING_STEPS[finisher]}={MANY}"], bench.outline)
+            bench.train(run, name, finishing, parent, "correction", deadline)
+        else:
+            bench.train(run, f"{name}adam", adam, parent, "standard" if parent is None else "correction", deadline)
+            bench.train(run, name, bench.config(*FINISH[finisher], f"training.max_steps={MANY}"), f"{name}adam", "standard", deadline)
         run.per_stage.append({"stage": name, **bench.measure(run, name)})
-        print(f"  {bench.problem.example} {name}: {run.per_stage[-1]}", file=sys.stderr, flush=True)
+        print(f"  {bench.problem.example} {name}: {run.per_stage[-1]}{guarded(bench, name) if parent else ''}", file=sys.stderr, flush=True)
         parent = name
     run.metrics = dict(run.per_stage[-1])
     run.metrics.pop("stage")

@@ -5,7 +5,9 @@ correction (300 Adam + 30 L-BFGS), reports the sine-series spectrum of the error
 first correction (the residual is that error's second derivative, ``e'' = r``, so each band's
 share of the residual is its error times ``(2 pi f)^2``), then trains the second correction with
 each variant (batch size, steps) from the same parent and reports the error it reaches,
-its eps and the scale the correction guard kept.
+its eps, the scale the correction guard kept and by which criterion (with the criterion's value at
+scales 1 and 0), and the batch the correction trained with (``default``: the parent's 256 points,
+sized by the batch rule; ``points255``: set on the stage, so kept, i.e. the old batch).
 
     python benchmarks/second_correction.py [--variants default,points4096,...] [--seed 0]
 """
@@ -39,8 +41,10 @@ README = [
     "training.precision=float64", "nets.NN.layer_size=32", "nets.NN.nr_layers=3", "nets.NN.activation=tanh",
     "constraints.poisson.batch_size=256", "training.max_steps=600", "training.then_lbfgs_steps=30", "training.device=cpu",
 ]  # fmt: skip
-VARIANTS = {  # the second correction's settings on top of the first's
+VARIANTS = {  # the second correction's settings on top of the first's (a batch_size equal to the parent's, 256, is
+    # sized by the rule of engine.train.correction_batch; one that differs is kept as set)
     "default": [],
+    "points255": ["constraints.poisson.batch_size=255"],
     "points1024": ["constraints.poisson.batch_size=1024"],
     "points4096": ["constraints.poisson.batch_size=4096"],
     "steps4x": ["training.max_steps=1200", "training.then_lbfgs_steps=120"],
@@ -98,8 +102,13 @@ def main() -> None:
             seconds = train(project, base, outline, stage, "c1", ["training.max_steps=300", *VARIANTS[name]])
             record = load_checkpoint(stage_folder(project, stage), stage)["correction"]
             out = record["outputs"]["v"]
+            batch = record.get("batch", {}).get("poisson", {})
+            guard = record.get("guard", {})
+            by_scale = guard.get("by_scale", {})
             print(f"correction 2 {name:>20}: {relative_error(project, stage):.2e}  eps {out['eps']:.1e} "
-                  f"(implied {out['implied_error']:.1e}, f_d {out['f_d']:.3g}) scale {record.get('scale')}  {seconds:.0f} CPU-s",
+                  f"(implied {out['implied_error']:.1e}, f_d {out['f_d']:.3g}) scale {record.get('scale')} by {guard.get('criterion')} "
+                  f"(1: {by_scale.get('1', float('nan')):.2e}, 0: {by_scale.get('0', float('nan')):.2e}); "
+                  f"batch {batch.get('used')} (ratio {batch.get('ratio', float('nan')):.3g})  {seconds:.0f} CPU-s",
                   flush=True)  # fmt: skip
 
 

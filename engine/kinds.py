@@ -64,9 +64,12 @@ def describe_correction(record: Mapping[str, Any]) -> list[str]:
         f"its residual implies an error of {w['implied_error']:.3e})"
         for name, w in record.get("weights", {}).items()
     ]
+    lines += [f"{name}: batch of {b['used']} points ({b['note']})" for name, b in record.get("batch", {}).items()]  # correction_batch
     lines += [f"{name}: not corrected (nets.{name}.trainable is false)" for name in record.get("uncorrected", [])]
-    if record.get("scale", 1.0) != 1.0:  # engine.train.correction_guard
-        lines.append(f"kept at scale {record['scale']:g} of the trained correction (fresh points' loss; eps above is scaled)")
+    guard = record.get("guard") or {"criterion": "loss on fresh points"}  # engine.train.correction_guard
+    if "scale" in record:
+        scaled = "; eps above is scaled" if record["scale"] != 1.0 else ""
+        lines.append(f"kept at scale {record['scale']:g} of the trained correction (judged by the {guard['criterion']}{scaled})")
     return lines + [f"warning: {w}" for w in record.get("warnings", [])]
 
 

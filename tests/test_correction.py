@@ -1,6 +1,7 @@
 """Correction stages (multi-stage training, Wang & Lai 2024) and widening children, on CPU.
 
-eps and f_d on residuals of known frequency and size, the composed model and its chains,
+eps and f_d on residuals of known frequency and size, the batch a correction trains with, the
+composed model and its chains, the guard that keeps only what lowers the implied error,
 inference, a correction run that beats an under-trained parent, widening's first loss and
 optimizer state, bad input, and the real CLI.
 """
@@ -19,6 +20,7 @@ from engine.compile import compile_problem
 from engine.config import default_config, set_values
 from engine.errors import MtcError
 from engine.inference import load_stage
+from engine.kinds import describe_correction
 from engine.layout import stage_folder
 from engine.nets import CorrectedNetwork, build_composed, build_network, correction_config
 from engine.problem import load_problem
@@ -26,7 +28,9 @@ from engine.project import create_project
 from engine.stages import StageBook, format_training
 from engine.train import StageHooks, StagePlan, train_stage
 from engine.train.checkpoint import load_checkpoint
-from engine.train.correction import EPS_MARGIN, correction_eps, dominant_frequency, estimate_corrections
+from engine.train.correction import EPS_MARGIN, Measured, correction_eps, dominant_frequency, estimate_corrections
+from engine.train.correction_batch import MAX_GROWTH, NOISE_SHARE, batch_sizes, wanted_points
+from engine.train.correction_guard import implied_error
 from engine.train.networks import bind
 from engine.train.optim_state import named_trainable
 from engine.train.stage import prepare
@@ -431,3 +435,92 @@ def test_a_correction_that_hurts_on_fresh_points_is_scaled_back_to_its_parent(pr
     assert saved["correction"]["scale"] == found["scale"]
     module = load_stage(precision, "s2").networks["NN"]
     assert float(module.eps[0]) == pytest.approx(found["outputs"]["v"]["eps"])  # the record says the eps in use
+
+
+# -- the guard judged by the implied error, and the batch sized from the parent's spectrum ------------
+
+
+LINE = """
+from cfg import *
+[x], [u] = p.add_neural_network(name="NN", inputs=["x"], outputs=["u"])
+p.add_constraint("eq", enforce(equation=Eq(u.diff(x, 2), 0), on_domain=p.add_interior_subdomain("i", geom=p.Line1D("l", 0, 1))))
+"""
+
+
+@pytest.mark.parametrize("high", [1e-6, 1e-5])
+def test_a_corrections_batch_grows_with_the_parents_high_frequency_residual(project_with, high):
+    # u'' = 0, exact u = 0; the parent's error 1e-3 sin(2 pi x) + high sin(2 pi 64 x): the error is at
+    # f_d = 1, but its 64-cycle part shows in the residual 64^2 times larger, as sampling noise
+    folder = project_with(LINE)
+    problem = load_problem(folder)
+    outline = problem.outline()
+    module = Fixed(lambda x: 1e-3 * torch.sin(2 * math.pi * x) + high * torch.sin(2 * math.pi * 64 * x))
+    config = set_values(default_config(outline), ["training.precision=float64", "constraints.eq.batch_size=1000"], outline)
+    found = estimate_corrections(problem, compile_problem(problem), bind(problem, {"NN": module}), config, ["u"])
+    ratio = math.sqrt(1e-6 + (high * 64**2) ** 2) / math.sqrt(1e-6 + high**2)  # RMS(r) / ((2 pi)^2 RMS(error))
+    size = batch_sizes(found, config, config)["eq"]
+    assert size.ratio == pytest.approx(ratio, rel=0.02)
+    assert size.wanted == wanted_points(size.ratio) == math.ceil((size.ratio / NOISE_SHARE) ** 2)
+    assert size.used == min(size.wanted, MAX_GROWTH * 1000) and size.used > 1000  # 1780 points; capped at 4000
+    # a batch_size set on the correction stage (it differs from the parent's) is kept as set
+    parent = set_values(config, ["constraints.eq.batch_size=500"], outline)
+    kept = batch_sizes(found, config, parent)["eq"]
+    assert kept.used == 1000 and "set on this stage" in kept.note
+    # a residual all at f_d needs no more points than the parent had: the batch never shrinks
+    calm = Fixed(lambda x: 1e-3 * torch.sin(2 * math.pi * x))
+    quiet = estimate_corrections(problem, compile_problem(problem), bind(problem, {"NN": calm}), config, ["u"])
+    assert batch_sizes(quiet, config, config)["eq"].used == 1000
+
+
+README = [
+    "training.precision=float64", "nets.NN.layer_size=32", "nets.NN.nr_layers=3", "nets.NN.activation=tanh",
+    "constraints.poisson.batch_size=256", "training.max_steps=600", "training.then_lbfgs_steps=30", "training.device=cpu",
+]  # fmt: skip
+
+
+def _error(folder, stage, x):
+    exact = np.sin(2 * np.pi * x) + 0.1 * np.sin(8 * np.pi * x)
+    return float(np.linalg.norm(load_stage(folder, stage).predict({"x": x})["u"] - exact) / np.linalg.norm(exact))
+
+
+@pytest.mark.slow
+def test_a_second_correction_never_raises_the_error_of_its_parent(tmp_path):
+    # precision-1d's README run: its second correction on 256 points fitted the sampling noise of the
+    # parent's high-frequency residual and doubled the error (4.8e-6 -> 8.2e-6) while the loss on fresh
+    # points said it helped; judged by the implied error (and on more points) it never raises it
+    folder = create_project(tmp_path / "p", example="precision-1d")
+    outline = load_problem(folder).outline()
+    base = set_values(default_config(outline), README, outline)
+    short = set_values(base, ["training.max_steps=300"], outline)
+    train_stage(StagePlan(folder, "s1", base, device="cpu"), StageHooks())
+    train_stage(StagePlan(folder, "c1", short, parent="s1", kind="correction", device="cpu"), StageHooks())
+    notes: list[str] = []
+    train_stage(StagePlan(folder, "c2", short, parent="c1", kind="correction", device="cpu"), StageHooks(info=notes.append))
+    x = np.linspace(0, 1, 2001)
+    errors = [_error(folder, s, x) for s in ("s1", "c1", "c2")]
+    assert errors[1] < errors[0] / 10 and errors[2] <= errors[1] * 1.001, errors
+    record = load_checkpoint(stage_folder(folder, "c2"), "c2")["correction"]
+    guard = record["guard"]
+    assert guard["criterion"] == "implied error" and set(guard["by_scale"]) >= {"1", "0.5", "0"}
+    assert guard["by_scale"][f"{record['scale']:g}"] == min(guard["by_scale"].values())
+    assert any("implied error by scale" in n for n in notes), notes
+    batch = record["batch"]["poisson"]
+    assert batch["parent"] == 256 and batch["ratio"] > 10 and batch["used"] == 4 * 256  # the rule's cap
+    shown = describe_correction(record)  # what `mtc show training` prints for the stage
+    assert any("judged by the implied error" in line for line in shown), shown
+    assert any(line.startswith("poisson: batch of 1024 points") for line in shown), shown
+
+
+def test_the_guards_implied_error_counts_an_interface_condition_once_over_all_its_outputs():
+    # flux continuity T_paper' = 1000 T_metal' with residual 1e-3: the smallest error that explains it is
+    # 1e-3 / sqrt(500^2 + 0.5^2) (mostly T_metal's), not the 1e-3 / 0.5 charged to u_paper alone
+    def flux(output, coefficient):
+        return Measured("interface_flux", output, 1e-3, 1, coefficient, None, None, "RMS on 1 point")
+
+    interior = Measured("metal_diff", "u_metal", 1.0, 2, 500.0, 1.0, 1.0, "FFT", error_rms=2e-6)
+    f_d = {"u_metal": 1.0, "u_paper": 1.0}
+    found = implied_error([interior, flux("u_metal", 500.0), flux("u_paper", 0.5)], f_d)
+    pooled = 1e-3 / (2 * math.pi * math.hypot(500.0, 0.5))
+    assert found == pytest.approx(math.hypot(2e-6, pooled), rel=1e-12)
+    alone = implied_error([interior, flux("u_metal", 500.0)], f_d)  # one output: RMS / (c 2 pi f_d)
+    assert alone == pytest.approx(math.hypot(2e-6, 1e-3 / (2 * math.pi * 500)), rel=1e-12)

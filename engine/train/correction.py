@@ -388,6 +388,86 @@ def _lowest_frequency(grids: Sequence[Grid]) -> float:
     return 1.0 / max(widths) if widths else 1.0
 
 
+@dataclass(frozen=True)
+class Probe:
+    """Where one constraint's residual is measured: its points (a grid for an interior equation), kept so
+    that the same points can be measured again (the correction guard compares scales on them)."""
+
+    name: str
+    residual: sympy.Expr
+    compiled: CompiledExpression
+    outputs: tuple[str, ...]
+    columns: Mapping[str, np.ndarray]
+    grid: Grid | None
+    method: str
+    frequency: str = "error"
+
+
+def plan_probes(
+    problem: Problem, compiled: CompiledProblem, config: Mapping[str, Any], outputs: Sequence[str], seed: int = 0
+) -> list[Probe]:
+    """The points on which each included constraint involving one of ``outputs`` is measured: interior
+    equations on a grid (RMS and FFT), boundary constraints on sampled points and data constraints on
+    their rows (RMS only). Constraints imposed exactly (``hard``) are left out."""
+    rng = np.random.default_rng(seed)
+    wanted = set(outputs)
+    frequency = config["training"].get("correction_frequency", "error")
+    grids: dict[tuple[str, tuple[str, ...]], Grid] = {}
+    probes: list[Probe] = []
+    for name, settings in config["constraints"].items():
+        if not settings["include"] or settings.get("hard"):
+            continue
+        expr = compiled.residuals[name]
+        involved = tuple(sorted({out for out, _ in expr.requests} & wanted))
+        if not involved:
+            continue
+        constraint = problem.constraints[name]
+        subdomain = constraint.subdomain
+        inputs = tuple(sorted({v for out in involved for v in problem.network_of(out).inputs}))
+        if subdomain.kind == "interior":
+            key = (subdomain.name, inputs)
+            if key not in grids:
+                grids[key] = subdomain_grid(subdomain, inputs, grid_size(settings["batch_size"]), rng)
+            grid = grids[key]
+            probes.append(Probe(name, constraint.residual, expr, involved, grid.columns, grid, grid.method, frequency))
+        else:
+            points = sample_subdomain(
+                subdomain.geometry, "boundary", max(settings["batch_size"], 1024), subdomain.params,
+                subdomain.criteria, rng, name=subdomain.name,
+            )  # fmt: skip
+            method = f"RMS on {len(points['area'])} sampled points of the boundary constraint {name!r} (no FFT)"
+            probes.append(Probe(name, constraint.residual, expr, involved, points, None, method))
+    for name, settings in config["data"].items():
+        data = problem.data_constraints[name]
+        target = sympy.Symbol("_mtc_target")
+        expr = CompiledExpression(data.expanded - target)
+        involved = tuple(sorted({out for out, _ in expr.requests} & wanted))
+        if not settings["include"] or not involved:
+            continue
+        table = load_columns(data.path, [*data.inputs, data.target])
+        table["_mtc_target"] = table.pop(data.target)
+        method = f"RMS on the {len(table['_mtc_target'])} rows of the data constraint {name!r} (no FFT)"
+        probes.append(Probe(name, data.expanded - target, expr, involved, table, None, method))
+    return probes
+
+
+def measure_probes(
+    probes: Sequence[Probe],
+    bindings: Mapping[str, NetworkBinding],
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str = "cpu",
+) -> list[Measured]:
+    """Every probe's residual of the model in ``bindings``, measured (one entry per probe and output)."""
+    device = torch.device(device)
+    found: list[Measured] = []
+    for probe in probes:
+        found += _measure(
+            probe.name, probe.residual, probe.compiled, probe.outputs, bindings, probe.columns, dtype, device,
+            probe.grid, probe.method, probe.frequency,
+        )  # fmt: skip
+    return found
+
+
 def estimate_corrections(
     problem: Problem,
     compiled: CompiledProblem,
@@ -400,8 +480,7 @@ def estimate_corrections(
 ) -> dict[str, OutputCorrection]:
     """``eps`` and ``f_d`` for each of ``outputs`` from the residuals of the model in ``bindings``.
 
-    Every included constraint involving an output is measured: interior equations on a
-    grid (RMS and FFT), boundary and data constraints on sampled points or rows (RMS only).
+    Every included constraint involving an output is measured (:func:`plan_probes`).
     ``f_d`` comes from the interior equation whose residual implies the largest error (for an
     output no interior equation involves: the largest ``f_d`` of the other outputs); ``eps``
     is the largest error estimate ``RMS / (c (2 pi f)^k)`` over all of them, since an
@@ -410,49 +489,9 @@ def estimate_corrections(
     eps 0. Constraints imposed exactly (``hard``) are left out; each output's measurements are
     kept in its ``measured`` (the correction weights use them).
     """
-    device = torch.device(device)
-    rng = np.random.default_rng(seed)
-    wanted = set(outputs)
-    grids: dict[tuple[str, tuple[str, ...]], Grid] = {}
-    found: list[Measured] = []
-    for name, settings in config["constraints"].items():
-        if not settings["include"] or settings.get("hard"):
-            continue
-        expr = compiled.residuals[name]
-        involved = sorted({out for out, _ in expr.requests} & wanted)
-        if not involved:
-            continue
-        constraint = problem.constraints[name]
-        subdomain = constraint.subdomain
-        inputs = tuple(sorted({v for out in involved for v in problem.network_of(out).inputs}))
-        if subdomain.kind == "interior":
-            key = (subdomain.name, inputs)
-            if key not in grids:
-                grids[key] = subdomain_grid(subdomain, inputs, grid_size(settings["batch_size"]), rng)
-            grid = grids[key]
-            found += _measure(
-                name, constraint.residual, expr, involved, bindings, grid.columns, dtype, device, grid, grid.method,
-                config["training"].get("correction_frequency", "error"),
-            )  # fmt: skip
-        else:
-            points = sample_subdomain(
-                subdomain.geometry, "boundary", max(settings["batch_size"], 1024), subdomain.params,
-                subdomain.criteria, rng, name=subdomain.name,
-            )  # fmt: skip
-            method = f"RMS on {len(points['area'])} sampled points of the boundary constraint {name!r} (no FFT)"
-            found += _measure(name, constraint.residual, expr, involved, bindings, points, dtype, device, None, method)
-    for name, settings in config["data"].items():
-        data = problem.data_constraints[name]
-        target = sympy.Symbol("_mtc_target")
-        expr = CompiledExpression(data.expanded - target)
-        involved = sorted({out for out, _ in expr.requests} & wanted)
-        if not settings["include"] or not involved:
-            continue
-        table = load_columns(data.path, [*data.inputs, data.target])
-        table["_mtc_target"] = table.pop(data.target)
-        method = f"RMS on the {len(table['_mtc_target'])} rows of the data constraint {name!r} (no FFT)"
-        found += _measure(name, data.expanded - target, expr, involved, bindings, table, dtype, device, None, method)
-    return _choose(found, list(grids.values()), outputs)
+    probes = plan_probes(problem, compiled, config, outputs, seed)
+    grids = list({id(p.grid): p.grid for p in probes if p.grid is not None}.values())
+    return _choose(measure_probes(probes, bindings, dtype, device), grids, outputs)
 
 
 def _choose(found: Sequence[Measured], grids: Sequence[Grid], outputs: Sequence[str]) -> dict[str, OutputCorrection]:

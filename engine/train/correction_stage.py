@@ -14,7 +14,8 @@ from ..nets import CorrectedNetwork, build_network, correction_config
 from ..nets.corrected import depth
 from ..problem import Problem
 from ..problem.hard import distance_rms, hard_conditions
-from .correction import estimate_corrections
+from .correction import Probe, estimate_corrections, plan_probes
+from .correction_batch import batch_sizes
 from .correction_weights import constraint_weights
 from .networks import bind, restore_networks
 from .unknowns import with_values
@@ -88,6 +89,7 @@ def add_corrections(
         measured, compile_problem(measured), bind(measured, base, hard), config, outputs, dtype, device, training["seed"]
     )
     weights = constraint_weights(estimates)
+    batches = batch_sizes(estimates, config, saved["config"])
     conditions = hard_conditions(problem, hard)
     modules: dict[str, torch.nn.Module] = {}
     specs: dict[str, Any] = {}
@@ -118,9 +120,18 @@ def add_corrections(
         "parent": plan.parent,
         "outputs": record_outputs,
         "weights": {name: weight.to_json() for name, weight in weights.items()},
+        "batch": {name: size.to_json() for name, size in batches.items()},  # engine.train.correction_batch
         "uncorrected": [name for name in problem.networks if name not in corrected],
         "precision": training["precision"],
         "warnings": warnings,
         "unknowns": parents_unknowns,  # the values its residuals were measured with, where the stage's start
     }
     return modules, specs, record
+
+
+def guard_probes(problem: Problem, config: Mapping[str, Any], unknowns: Mapping[str, float], record: Mapping[str, Any]) -> list[Probe]:
+    """Where a correction stage's guard measures the implied error: the points its start measured the
+    parent on (same config and seed), with the stage's current unknown values."""
+    measured = with_values(problem, unknowns)
+    outputs = list(record.get("outputs", {}))
+    return plan_probes(measured, compile_problem(measured), config, outputs, config["training"]["seed"])

@@ -21,8 +21,9 @@ from .adaptive import adapt_terms
 from .balancing import build_balancer
 from .checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
 from .device import resolve_device, resolve_dtype
+from .correction_batch import sized_config
 from .correction_guard import guard_corrections
-from .correction_stage import add_corrections
+from .correction_stage import add_corrections, guard_probes
 from .correction_weights import weighted_config
 from .loop import Hooks, LoopState, LossRow, Outcome, draw_batches, run_loop
 from .kan_stage import prune_networks, reshaped, without_optimizer_state
@@ -161,8 +162,9 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
     optimizer = stage_optimizer(build_optimizer, params, unknowns, config)
     scheduler = build_scheduler(config["scheduler"], optimizer, training["max_steps"])
     bindings = bind(problem, modules, hard_constraints(config))
-    terms = with_unknowns(build_terms(problem, compile_problem(problem), weighted_config(config, factors), rng), unknowns)
-    terms, adaptive = adapt_terms(problem, config, terms, bindings, rng, dtype, device)
+    trained = sized_config(config, (correction or {}).get("batch", {}))  # a correction's batch, sized at its start
+    terms = with_unknowns(build_terms(problem, compile_problem(problem), weighted_config(trained, factors), rng), unknowns)
+    terms, adaptive = adapt_terms(problem, trained, terms, bindings, rng, dtype, device)
     state = LoopState(
         bindings=bindings,
         parameters=list(params.values()),
@@ -190,12 +192,13 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
         state.start_step, state.elapsed = saved["step"], saved["elapsed"]
         if adaptive is not None:
             adaptive.restore(saved.get("adaptive"))
-    points = sum(c["batch_size"] for c in [*config["constraints"].values(), *config["data"].values()] if c["include"])
+    points = sum(c["batch_size"] for c in [*trained["constraints"].values(), *trained["data"].values()] if c["include"])
     install(state, training, rng, hooks, lambda: draw_batches(state), points)
 
     def save(step: int, elapsed: float, finished: bool = False) -> None:
         if finished and plan.kind == "correction" and correction is not None:
-            hooks.info(guard_corrections(state, modules, correction))
+            probes = guard_probes(problem, config, unknowns.numbers(), correction)
+            hooks.info(guard_corrections(state, modules, correction, probes))
             hooks.corrected(correction)
         hooks.flush()
         path = save_checkpoint(
