@@ -30,7 +30,8 @@ import torch
 
 from ..errors import MtcError
 from ..nets import CorrectedNetwork
-from .correction import TWO_PI, Measured, Probe, measure_probes
+from .correction import Measured, Probe, measure_probes
+from .correction_weights import amplification_at
 from .loop import LoopState, draw_batches
 from .loss_step import stacked_losses
 
@@ -57,7 +58,7 @@ def implied_error(measured: Sequence[Measured], f_d: Mapping[str, float]) -> flo
             total += m.error_rms**2
             continue
         rms, amplification = pooled.get(m.constraint, (m.rms, 0.0))
-        pooled[m.constraint] = (rms, amplification + (m.coefficient * (TWO_PI * f_d[m.output]) ** m.order) ** 2)
+        pooled[m.constraint] = (rms, amplification + amplification_at(m, f_d[m.output]) ** 2)
     total += sum(rms**2 / amplification for rms, amplification in pooled.values() if amplification > 0)
     return math.sqrt(total)
 
