@@ -251,6 +251,19 @@ class Training(_Model):
         "stage's steps x points per step x parameters reach 1e10, so the warm-up pays back). Never compiled with "
         "the LM/ENGD optimizers or loss_balancing=lr_annealing|gradnorm (they differentiate each term apart).",
     )
+    # stage time budget (issue 10): engine.train.time_budget
+    max_time: Nullable(float) = Field(
+        None,
+        gt=0,
+        title="Max time",
+        description="End the stage (as done, saying so) once it has run this many seconds of wall time, counted "
+        "from the worker's start of the stage: its preparation (a correction stage's parent residual, a compile "
+        "warm-up: compile=auto does not compile under 300 s), every step and the finishing steps, checked after "
+        "each step, with time kept for a correction stage's guard. "
+        "A resumed stage counts the total: its earlier runs' time up to its checkpoint, plus this run's. "
+        "off (null): no limit.",
+        json_schema_extra={"null_label": "off"},
+    )
 
 
 # -------------------------------------------------------------------------- optimizers

@@ -19,6 +19,7 @@ from .balancing import Balancer
 from .optim_state import restore
 from .plateau import PlateauWatch
 from .terms import LossTerm
+from .time_budget import TimeBudget
 
 Outcome = Literal["done", "cancelled"]
 LossRow = tuple[int, float, str, float]
@@ -67,6 +68,7 @@ class LoopState:
     penalties: Callable[[list[dict[str, torch.Tensor]]], dict[str, torch.Tensor]] = lambda batches: {}  # KAN sparsity
     balancer: Balancer = field(default_factory=Balancer)  # the terms' weights (training.loss_balancing)
     plateau: PlateauWatch = field(default_factory=PlateauWatch)  # training.stop_on_plateau
+    budget: TimeBudget = field(default_factory=TimeBudget)  # training.max_time
     loss_step: Callable[..., torch.Tensor] = stacked_losses  # (terms, bindings, batches) -> losses; engine.train.loss_step
 
     @property
@@ -179,7 +181,7 @@ def run_loop(state: LoopState, training: Mapping[str, Any], hooks: Hooks) -> Out
                 hooks.save(step + 1, elapsed, True)
                 return "done"
         done = step + 1
-        if target is not None and state.last["total"] <= target:
+        if (target is not None and state.last["total"] <= target) or (done < total and state.budget.reached(step)):
             hooks.save(done, elapsed, True)
             return "done"
         if hooks.stop_requested():

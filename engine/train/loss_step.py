@@ -9,6 +9,7 @@ warning, to the same forward path uncompiled.
 from __future__ import annotations
 
 import dataclasses
+import math
 import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -35,6 +36,9 @@ COMPILE_MODE = "default"
 COMPILE_MIN_WORK = 1e10
 """``training.compile=auto`` compiles a stage whose steps x points x parameters reach this (minutes of
 uncompiled CPU time): smaller ones do not repay a warm-up of tens of seconds."""
+COMPILE_MIN_TIME = 300.0
+"""``training.compile=auto`` does not compile a stage whose ``training.max_time`` is below this (seconds):
+the warm-up, counted in its time, would take much of it."""
 
 Batches = Sequence[Mapping[str, torch.Tensor]]
 
@@ -124,6 +128,8 @@ def _compile_choice(
         else missing if missing and setting == "auto"
         else f"training.compile=auto and steps x points x parameters = {work:.1e} < {COMPILE_MIN_WORK:.0e}: too little to repay a warm-up"
         if setting == "auto" and work < COMPILE_MIN_WORK
+        else f"training.compile=auto and training.max_time={training.get('max_time'):g} s < {COMPILE_MIN_TIME:g} s: "
+        "too short to repay a warm-up" if setting == "auto" and (training.get("max_time") or math.inf) < COMPILE_MIN_TIME
         else None
     )  # fmt: skip
     if blocker is None:
@@ -188,7 +194,7 @@ def install(state: LoopState, training: Mapping[str, Any], rng: np.random.Genera
         state.loss_step = LossStep(choice.compiled, hooks.warn)
     if choice.compiled:
         seconds = warm_up(state.loss_step, state.terms, state.bindings, draw, state.parameters, rng)
-        hooks.info(f"compile warm-up took {seconds:.1f} s (not counted in the stage's time)")
+        hooks.info(f"compile warm-up took {seconds:.1f} s (not counted in the stage's time; counted in training.max_time)")
     return choice
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -22,7 +23,7 @@ from .balancing import build_balancer
 from .checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
 from .device import resolve_device, resolve_dtype
 from .correction_batch import sized_config
-from .correction_guard import guard_corrections
+from .correction_guard import SCALES, guard_corrections
 from .correction_stage import add_corrections, guard_probes
 from .correction_weights import weighted_config
 from .loop import Hooks, LoopState, LossRow, Outcome, draw_batches, run_loop
@@ -36,6 +37,7 @@ from .optim.gauss_newton import size_refusal
 from .optim_state import named_trainable, restore, snapshot
 from .plateau import PlateauWatch
 from .terms import build_terms
+from .time_budget import Clock, TimeBudget
 from .unknowns import KEY as UNKNOWNS, build_unknowns, logging_unknowns, stage_optimizer, with_unknowns
 
 
@@ -72,8 +74,9 @@ class StageHooks:
     flush: Callable[[], None] = _ignore  # called before each checkpoint, so no logged row predates a lost one
     corrected: Callable[[dict[str, Any]], None] = _ignore  # a correction stage's eps/f_d, once they are known
     warn: Callable[[str], None] = _ignore
-    stopped: Callable[[str], None] = _ignore  # why a stage ended early as done (stop on plateau)
+    stopped: Callable[[str], None] = _ignore  # why a stage ended early as done (stop on plateau, time budget)
     info: Callable[[str], None] = _ignore  # a line for the stage log (which derivative path, and why)
+    clock: Clock = time.monotonic  # what training.max_time counts (wall time; benchmarks/precision.py: CPU time)
 
 
 def checked_config(problem: Problem, plan: StagePlan) -> dict[str, Any]:
@@ -136,16 +139,21 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
     Returns the loop state, the loop's hooks (saving writes this stage's checkpoint) and the
     validated config.
     """
+    began = hooks.clock()  # training.max_time counts the preparation too
     problem = load_problem(plan.project)
     config = checked_config(problem, plan)
     training = config["training"]
+    budget = TimeBudget(training["max_time"], hooks.stopped, hooks.clock, began)
     device = resolve_device(plan.device or training["device"])
     dtype = resolve_dtype(training["precision"])
     rng = np.random.default_rng(training["seed"])
     torch.manual_seed(training["seed"])
     for warning in filter(None, (precision_warning(plan.stage, plan.kind, config), balancing_warning(plan.stage, config))):
         hooks.warn(warning)
+    opened = hooks.clock()
     modules, specs, saved, correction = _networks(plan, problem, config, dtype, device)
+    if correction is not None and not plan.resume:  # the guard measures once per scale what the start measured once
+        budget.reserve = len(SCALES) * (hooks.clock() - opened)
     if correction is not None:
         hooks.corrected(correction)
     factors = loss_factors(correction, saved)
@@ -183,6 +191,9 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
     state.plateau = PlateauWatch(training, hooks.stopped)
     if resumed.get("plateau"):
         state.plateau.load_state_dict(resumed["plateau"])
+    state.budget = budget
+    if resumed.get("time_budget"):
+        budget.load_state_dict(resumed["time_budget"])
     if saved is not None:
         restore(optimizer, kind, params, saved["optimizer"])
         state.carried = saved["optimizer"] if plan.resume else None
@@ -220,6 +231,7 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
                 "unknowns": unknowns.numbers(),
                 "balancing": state.balancer.state_dict(),
                 "plateau": state.plateau.state_dict(),
+                "time_budget": state.budget.state_dict(),
                 "adaptive": adaptive.state() if adaptive is not None else None,  # the adaptive sampler's points
             },
         )

@@ -112,7 +112,7 @@ class Worker:
             for line in describe_correction(info):
                 log.info("correction of %s: %s", record.parent, line)
 
-        stopped: list[str] = []  # why the stage ended early as done (stop on plateau)
+        stopped: list[str] = []  # why the stage ended early as done (stop on plateau, time budget)
         hooks = StageHooks(
             log=rows.add,
             stop_requested=lambda: beat.cancel.is_set() or beat.lost.is_set() or self.interrupted.is_set(),
