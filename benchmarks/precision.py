@@ -4,11 +4,13 @@ For each problem, in one run, on the CPU, float64, the same network (tanh, ``--w
 ``--depth`` per network of the problem) and the same Adam phase (``--adam`` steps, Halton points
 resampled every step), each run gets ``--budget`` seconds in all, counted on the process's CPU
 clock (with one torch thread that is the wall time on an idle machine; on a shared machine the
-wall clock would charge each run for the other processes' work):
+wall clock would charge each run for the other processes' work). Each stage gets what is left of
+its run's budget as its ``training.max_time``, counted on that CPU clock (``StageHooks.clock``):
+so a stage's preparation, a correction stage's start (its parent's residual on the FFT grid) and
+its guard count, and a stage that runs out of time ends as done where it got to:
 
 - ``Adam + L-BFGS``, ``Adam + LM``, ``Adam + ENGD``: the Adam stage, then a child stage with that
-  optimizer on one fixed batch per constraint until the budget is spent (the stage is stopped
-  when its time is up and closed at the step it reached);
+  optimizer on one fixed batch per constraint until the budget is spent;
 - ``stage + 2 corrections (<best>)``: the budget split ``--split`` over stage 1 and two
   correction stages (``--kind correction``), each Adam (``--adam`` split the same way) then
   the finishing optimizer whose single run above had the lowest error (stage 1: a child stage;
@@ -67,6 +69,7 @@ SQUARE = {"x": _XY[0].ravel(), "y": _XY[1].ravel()}
 FINISHERS = ("lbfgs", "lm", "engd")
 LABEL = {"lbfgs": "L-BFGS", "lm": "LM", "engd": "ENGD"}
 MANY = 10**7  # finishing steps: the budget stops them first
+MIN_TIME = 0.001  # a stage's max_time when its run's budget is spent: it trains one step, so that its children can follow
 FINISHING_STEPS = {"lbfgs": "then_lbfgs_steps", "lm": "then_lm_steps"}  # a correction stage's own finishing phase
 
 
@@ -115,8 +118,8 @@ COMMON = [
 ]  # fmt: skip
 FINISH = {  # the child stage that finishes: one fixed batch, its optimizer's settings
     "lbfgs": ["optimizer.name=lbfgs", "optimizer.lr=1.0", "training.resample_every=1000000000", "training.log_every=1"],
-    "lm": ["optimizer.name=lm", "optimizer.lm_max_dense=3000", "training.resample_every=1000000000", "training.log_every=1"],
-    "engd": ["optimizer.name=engd", "optimizer.lm_max_dense=3000", "training.resample_every=1000000000", "training.log_every=1"],
+    "lm": ["optimizer.name=lm", "training.resample_every=1000000000", "training.log_every=1"],
+    "engd": ["optimizer.name=engd", "training.resample_every=1000000000", "training.log_every=1"],
 }
 
 
@@ -146,19 +149,22 @@ class Bench:
         self.base = set_values(default_config(self.outline), [*COMMON, *shape, *batches, *hard_keys], self.outline)
 
     def config(self, *settings: str) -> dict[str, Any]:
-        return set_values(self.base, list(settings), self.outline)
+        return self.config_from(self.base, *settings)
+
+    def config_from(self, config: dict[str, Any], *settings: str) -> dict[str, Any]:
+        return set_values(config, list(settings), self.outline)
 
     def train(self, run: Run, stage: str, config: dict[str, Any], parent: str | None, kind: str, deadline: float) -> None:
-        """Train ``stage`` until it ends or ``deadline``; a stage stopped by the clock is closed where it got to."""
+        """Train ``stage`` until it ends or ``deadline`` (CPU time): its ``training.max_time`` is the time left."""
         rows: list = []
         began, wall = time.process_time(), time.perf_counter()
-        hooks = StageHooks(log=rows.extend, stop_requested=lambda: time.process_time() > deadline)
-        outcome = train_stage(StagePlan(self.project, stage, config, parent=parent, kind=kind, device="cpu"), hooks)
-        if outcome == "cancelled":  # close it at the step it reached, so that a correction may follow it
-            reached = load_checkpoint(stage_folder(self.project, stage), stage)["step"]
-            ended = {"max_steps": reached, "then_lbfgs_steps": 0, "then_lm_steps": 0}
-            closed = {**config, "training": {**config["training"], **ended}}
-            train_stage(StagePlan(self.project, stage, closed, parent=parent, kind=kind, device="cpu", resume=True))
+        timed = self.config_from(config, f"training.max_time={max(deadline - began, MIN_TIME):.3f}")
+        said = lambda note: print(f"  {self.project.name} {stage}: {note} of CPU time", file=sys.stderr, flush=True)  # noqa: E731
+        hooks = StageHooks(log=rows.extend, clock=time.process_time, stopped=said)
+        train_stage(StagePlan(self.project, stage, timed, parent=parent, kind=kind, device="cpu"), hooks)
+        used = load_checkpoint(stage_folder(self.project, stage), stage)["time_budget"]
+        print(f"  {self.project.name} {stage}: {used['used']:.1f} s used of {timed['training']['max_time']:.1f} s "
+              f"(guard reserve {used['reserve']:.1f} s)", file=sys.stderr, flush=True)
         run.seconds += time.process_time() - began
         run.wall += time.perf_counter() - wall
         run.curves[stage] = [(step, value) for step, _, key, value in rows if key == "total"]
@@ -208,7 +214,7 @@ def corrected(bench: Bench, finisher: str, split: list[float]) -> Run:
                             f"scheduler.decay_steps={max(1, round(bench.args.adam * share / 6))}")  # fmt: skip
         name = f"c{i}"
         if parent is not None and finisher in FINISHING_STEPS:  # the correction stage finishes itself (its guard sees it)
-            finishing = set_values(adam, [f"training.{FINISHING_STEPS[finisher]}={MANY}"], bench.outline)
+            finishing = bench.config_from(adam, f"training.{FINISHING_STEPS[finisher]}={MANY}")
             bench.train(run, name, finishing, parent, "correction", deadline)
         else:
             bench.train(run, f"{name}adam", adam, parent, "standard" if parent is None else "correction", deadline)
