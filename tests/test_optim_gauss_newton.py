@@ -192,13 +192,13 @@ def test_lm_without_cg_on_a_large_network_is_refused_when_set_and_nothing_is_wri
     folder = example_project(tmp_path / "hello", "hello-world")
     refused = run_mtc("stage", "set", "stage1", "optimizer.name=lm", "optimizer.lm_cg=false", cwd=folder)
     assert refused.returncode != 0
-    assert "1314817 parameters, more than optimizer.lm_max_dense=2000" in refused.stderr  # 512 x 6 default network
+    assert "1314817 parameters, more than optimizer.lm_max_dense=4000" in refused.stderr  # 512 x 6 default network
     with StageBook(folder) as book:
         assert book.stage("stage1").config["optimizer"]["name"] == "adam"
         book.edit("stage1", ["nets.NN.layer_size=16", "nets.NN.nr_layers=2"])
         book.edit("stage1", ["optimizer.name=lm", "optimizer.lm_cg=false"])  # 321 parameters: dense
-        with pytest.raises(MtcError, match="4353 parameters, more than optimizer.lm_max_dense=2000"):
-            book.new_child("stage1", "wide", ["nets.NN.layer_size=64"])  # keeps lm without CG
+        with pytest.raises(MtcError, match="9601 parameters, more than optimizer.lm_max_dense=4000"):
+            book.new_child("stage1", "wide", ["nets.NN.layer_size=96"])  # keeps lm without CG
         book.new_child("stage1", "fine", ["nets.NN.layer_size=64", "optimizer.name=adam", "training.then_lm_steps=5"])
 
 

@@ -307,11 +307,13 @@ class _GaussNewtonSettings(_Model):
     """Settings shared by the Gauss-Newton methods (lm, engd): the linear solve and the residual count."""
 
     lm_max_dense: int = Field(
-        2000,
+        4000,
         ge=1,
         title="LM max dense",
         description="Largest number of trainable parameters solved densely (Cholesky of J^T J + damping, "
-        "P x P); above it conjugate gradients (lm_cg) or, with lm_cg false, the stage is refused.",
+        "P x P); above it conjugate gradients (lm_cg) or, with lm_cg false, the stage is refused. Up to 4000 "
+        "the dense step (J^T J once, 122 MiB at 4000) costs at most half of one CG solve of cg_max_iter=200 "
+        "iterations on one CPU thread (benchmarks/lm_solve.py).",
     )
     lm_cg: bool = Field(
         True,
