@@ -258,8 +258,8 @@ class Training(_Model):
         title="Max time",
         description="End the stage (as done, saying so) once it has run this many seconds of wall time, counted "
         "from the worker's start of the stage: its preparation (a correction stage's parent residual, a compile "
-        "warm-up: compile=auto does not compile under 300 s), every step and the finishing steps, checked after "
-        "each step, with time kept for a correction stage's guard. "
+        "warm-up: compile=auto does not compile under 300 s), every step and the finishing steps; it ends before "
+        "a step that, as long as the last one, would end past the limit, and keeps time for a correction stage's guard. "
         "A resumed stage counts the total: its earlier runs' time up to its checkpoint, plus this run's. "
         "off (null): no limit.",
         json_schema_extra={"null_label": "off"},

@@ -6,7 +6,9 @@ does every step of the stage's optimizer and of its finishing phases; the loop a
 :meth:`TimeBudget.reached` after each step. A correction stage's guard runs after the last step:
 the loop keeps :attr:`TimeBudget.reserve` seconds for it, estimated from the stage's start, which
 measures the parent's residual on the same points once where the guard measures the corrected
-model once per scale. A resumed stage counts the total: the time used up to the checkpoint it
+model once per scale. The stage also ends before a step that, taking as long as the step before
+it, would end past the limit, so that the limit is kept to within the guard's estimate and a
+change of a step's duration (the first step of a finishing phase). A resumed stage counts the total: the time used up to the checkpoint it
 resumes from (kept in the checkpoint) plus this run's.
 """
 
@@ -36,14 +38,19 @@ class TimeBudget:
         self.limit, self.stopped, self.clock = limit, stopped, clock
         self.began = clock() if began is None else began
         self.reserve = 0.0  # seconds kept for what runs after the last step (a correction's guard)
+        self.previous: float | None = None  # the time used when the last step ended
 
     def used(self) -> float:
         """Seconds used so far, earlier runs of a resumed stage included."""
         return self.clock() - self.began
 
     def reached(self, step: int) -> bool:
-        """True once the time used and the reserve reach the limit (then says so, through ``stopped``)."""
-        if self.limit is None or self.used() + self.reserve < self.limit:
+        """True once the time used, the reserve and another step as long as ``step`` would reach the limit
+        (then says so, through ``stopped``)."""
+        now = self.used()
+        lasted = 0.0 if self.previous is None else now - self.previous
+        self.previous = now
+        if self.limit is None or now + lasted + self.reserve < self.limit:
             return False
         self.stopped(f"stopped: time budget at step {step} (training.max_time={self.limit:g} s)")
         return True
