@@ -32,6 +32,17 @@ def cpu_seconds(work) -> float:
     return time.process_time() - began
 
 
+def solve_costs(size: int, rows: int, cg_max_iter: int, generator: torch.Generator) -> tuple[float, float, float]:
+    """CPU seconds of ``J^T J``, of one dense solve with it, and of one CG solve, for a random ``rows x size`` J."""
+    jac = torch.randn(rows, size, dtype=torch.float64, generator=generator)
+    grad = torch.randn(size, dtype=torch.float64, generator=generator)
+    began = time.process_time()
+    gram = jac.T @ jac
+    gram_seconds = time.process_time() - began
+    solve = cpu_seconds(lambda: dense_solve(gram, grad, 1e-3))
+    return gram_seconds, solve, cpu_seconds(lambda: cg_solve(jac, grad, 1e-3, cg_max_iter, rtol=0.0))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,2000,3000,4000")
@@ -49,16 +60,10 @@ def main() -> None:
     generator = torch.Generator().manual_seed(0)
     for size in (int(s) for s in args.sizes.split(",")):
         rows = int(args.points_per_parameter * size)
-        jac = torch.randn(rows, size, dtype=torch.float64, generator=generator)
-        grad = torch.randn(size, dtype=torch.float64, generator=generator)
-        holder: dict[str, torch.Tensor] = {}
-        gram = cpu_seconds(lambda: holder.setdefault("gram", jac.T @ jac))
-        solve = cpu_seconds(lambda: dense_solve(holder["gram"], grad, 1e-3))
-        cg = cpu_seconds(lambda: cg_solve(jac, grad, 1e-3, args.cg_max_iter, rtol=0.0))
+        gram, solve, cg = solve_costs(size, rows, args.cg_max_iter, generator)
         dense_step, cg_step = gram + args.tries * solve, args.tries * cg
         print(f"| {size} | {rows} | {gram:.2f} | {solve:.2f} | {dense_step:.2f} | {cg:.2f} | {cg_step:.2f} | "
               f"{dense_step / cg_step:.2f} | {size * size * 8 / 2**20:.0f} MiB |", flush=True)
-        del jac, holder
 
 
 if __name__ == "__main__":

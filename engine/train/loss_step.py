@@ -129,7 +129,8 @@ def _compile_choice(
         else f"training.compile=auto and steps x points x parameters = {work:.1e} < {COMPILE_MIN_WORK:.0e}: too little to repay a warm-up"
         if setting == "auto" and work < COMPILE_MIN_WORK
         else f"training.compile=auto and training.max_time={training.get('max_time'):g} s < {COMPILE_MIN_TIME:g} s: "
-        "too short to repay a warm-up" if setting == "auto" and (training.get("max_time") or math.inf) < COMPILE_MIN_TIME
+        "too short to repay a warm-up"
+        if setting == "auto" and (training.get("max_time") or math.inf) < COMPILE_MIN_TIME
         else None
     )  # fmt: skip
     if blocker is None:

@@ -7,9 +7,9 @@ does every step of the stage's optimizer and of its finishing phases; the loop a
 the loop keeps :attr:`TimeBudget.reserve` seconds for it, estimated from the stage's start, which
 measures the parent's residual on the same points once where the guard measures the corrected
 model once per scale. The stage also ends before a step that, taking as long as the step before
-it, would end past the limit, so that the limit is kept to within the guard's estimate and a
-change of a step's duration (the first step of a finishing phase). A resumed stage counts the total: the time used up to the checkpoint it
-resumes from (kept in the checkpoint) plus this run's.
+it, would end past the limit: the limit then holds up to the error of the guard's estimate and a
+step that takes longer than the one before (the first step of a finishing phase). A resumed stage
+counts the total: the time used up to the checkpoint it resumes from (kept there) plus this run's.
 """
 
 from __future__ import annotations
