@@ -8,6 +8,8 @@ derivatives, which are differences of lower-order B-splines (:func:`engine.nets.
 
 from __future__ import annotations
 
+from functools import reduce
+
 import torch
 from torch import nn
 
@@ -30,30 +32,26 @@ def _base(layer: KanLayer, jet: Jet) -> Jet:
 
 
 def _splines(layer: KanLayer, jet: Jet) -> Jet:
-    """``sum_i spline_io(u(x_i))``: per derivative order ``m``, the edges' ``spline^(m)`` (N, n_in, n_out), then
-    each multi-index as Faa di Bruno's sum over ``m`` of ``spline^(m)`` times products of ``u``'s parts, summed over ``i``."""
+    """``sum_i spline_io(u(x_i))``: each multi-index is Faa di Bruno's sum over ``m`` of the basis' ``m``-th
+    derivatives times products of ``u``'s parts, (N, n_in, n_basis), contracted with the coefficients in one matmul."""
     u = elementwise(jet, lambda z, order: tanh(_TANH, z, order)) if layer.warp else jet
-    coefficients = layer.coef * (layer.mask * layer.scale_spline).unsqueeze(-1)  # (n_in, n_out, n_basis)
-    splines = [
-        None if b is None else torch.einsum("nib,iob->nio", b, coefficients)
-        for b in basis_derivatives(u.value, layer.knots, layer.order, jet.tables.order)
-    ]
+    n_in, n_out, n_basis = layer.coef.shape
+    coefficients = layer.coef * (layer.mask * layer.scale_spline).unsqueeze(-1)
+    weight = coefficients.transpose(1, 2).reshape(n_in * n_basis, n_out)
+    bases = basis_derivatives(u.value, layer.knots, layer.order, jet.tables.order)
     parts = {}
     for index in jet.tables.indices:
         total = None
         for count, m, blocks in jet.tables.chain[index]:
             factors = [u.parts.get(block) for block in blocks]
-            if splines[m] is None or any(f is None for f in factors):
+            if bases[m] is None or any(f is None for f in factors):
                 continue
-            product = factors[0]
-            for factor in factors[1:]:
-                product = product * factor
-            term = (splines[m] * product.unsqueeze(-1)).sum(1)
+            term = bases[m] * reduce(torch.mul, factors).unsqueeze(-1)
             total = term * count if total is None else total + term * count
         if total is not None:
-            parts[index] = total
-    assert splines[0] is not None
-    return Jet(splines[0].sum(1), jet.tables, parts)
+            parts[index] = total.reshape(len(total), -1) @ weight
+    assert bases[0] is not None
+    return Jet(bases[0].reshape(len(bases[0]), -1) @ weight, jet.tables, parts)
 
 
 def kan_layer(layer: KanLayer, jet: Jet) -> Jet:
