@@ -89,7 +89,8 @@ def test_a_compiled_stage_matches_and_a_compile_failure_falls_back_with_one_warn
 
 
 def test_a_kan_stage_on_either_path_follows_the_same_loss_curve(hello):
-    """KAN layers have jet rules: training.derivatives=forward is accepted for a KAN and trains it as nested autograd does."""
+    """KAN layers have jet rules: training.derivatives=forward is accepted for a KAN and trains it as nested
+    autograd does."""
     kan = ["nets.NN.arch=kan", "nets.NN.width=[4, 3]"]
     forward, notes = curve(hello, "fwd", *kan, "training.derivatives=forward", "training.compile=off")
     nested, _ = curve(hello, "ag", *kan, "training.derivatives=autograd")
