@@ -88,9 +88,14 @@ def test_a_compiled_stage_matches_and_a_compile_failure_falls_back_with_one_warn
     assert len(warnings) == 1
 
 
-def test_forward_on_a_kan_is_refused_when_set_naming_the_layer(hello):
+def test_a_kan_stage_on_either_path_follows_the_same_loss_curve(hello):
+    """KAN layers have jet rules: training.derivatives=forward is accepted for a KAN and trains it as nested
+    autograd does."""
+    kan = ["nets.NN.arch=kan", "nets.NN.width=[4, 3]"]
+    forward, notes = curve(hello, "fwd", *kan, "training.derivatives=forward", "training.compile=off")
+    nested, _ = curve(hello, "ag", *kan, "training.derivatives=autograd")
+    assert notes == ["derivatives: forward derivatives, not compiled (training.compile=off)"]
+    assert len(forward) == 6 and forward == pytest.approx(nested, rel=1e-10)
     with StageBook(hello) as book:
         book.init_conf()
-        with pytest.raises(MtcError, match=r"training.derivatives=forward.*KAN|training.derivatives=forward.*layer"):
-            book.edit("stage1", ["nets.NN.arch=kan", "training.derivatives=forward"])
-        book.edit("stage1", ["nets.NN.arch=kan", "training.derivatives=auto"])  # auto: nested autograd, accepted
+        book.edit("stage1", [*kan, "training.derivatives=forward"])

@@ -127,6 +127,21 @@ def test_resume_continues_from_the_checkpoint(hello):
     assert sorted({step for step, *_ in rows}) == list(range(20, 40))
 
 
+@pytest.mark.parametrize("schedule", [["scheduler.name=cosine"], ["scheduler.name=step", "scheduler.step_size=15"], []])
+def test_resumed_stage_keeps_its_learning_rate_schedule(hello, schedule):
+    """torch computes cosine and step schedules from the optimizer's current lr: a resumed stage must not restart at
+    the initial lr (the last case is the default schedule)."""
+    config = small_config(hello, "training.max_steps=40", "training.checkpoint_every=20", "optimizer.lr=0.01")
+    config = set_values(config, ["scheduler.name=exponential", *schedule], load_problem(hello).outline())
+    _, whole = run(hello, "whole", config)
+    calls = []
+    train_stage(StagePlan(hello, "cut", config), StageHooks(stop_requested=lambda: calls.append(1) or len(calls) >= 20))
+    _, resumed = run(hello, "cut", config, resume=True)
+    rates = lambda rows: {step: value for step, _, key, value in rows if key == "lr" and step >= 20}  # noqa: E731
+    assert rates(whole)[39] < rates(whole)[20] < 0.01  # the schedule moves after the resumption point
+    np.testing.assert_allclose(list(rates(resumed).values()), list(rates(whole).values()), rtol=1e-12)
+
+
 def test_non_finite_loss_names_step_and_constraint(tmp_path):
     folder = create_project(tmp_path / "nan", example="hello-world")
     text = (folder / "problem.py").read_text().replace("Eq(u, 0)", "Eq(log(u - 10), 0)")

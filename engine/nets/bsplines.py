@@ -17,15 +17,41 @@ def uniform_knots(grid: int, order: int, dtype: torch.dtype = torch.float64) -> 
     return -1.0 + step * torch.arange(-order, grid + order + 1, dtype=dtype)
 
 
+def _levels(u: torch.Tensor, knots: torch.Tensor, order: int) -> list[torch.Tensor]:
+    """Cox-de Boor: the B-splines of every order ``0..order`` on ``knots`` at ``u``, each ``(..., n_basis(p))``."""
+    u = u.unsqueeze(-1)
+    levels = [((u >= knots[:-1]) & (u < knots[1:])).to(u.dtype)]
+    for p in range(1, order + 1):
+        left = (u - knots[: -(p + 1)]) / (knots[p:-1] - knots[: -(p + 1)]) * levels[-1][..., :-1]
+        right = (knots[p + 1 :] - u) / (knots[p + 1 :] - knots[1:-p]) * levels[-1][..., 1:]
+        levels.append(left + right)
+    return levels
+
+
 def basis(u: torch.Tensor, knots: torch.Tensor, order: int) -> torch.Tensor:
     """``(..., n_basis)`` values of every B-spline of ``order`` on ``knots`` at ``u`` (any shape), Cox-de Boor."""
-    u = u.unsqueeze(-1)
-    values = ((u >= knots[:-1]) & (u < knots[1:])).to(u.dtype)
-    for p in range(1, order + 1):
-        left = (u - knots[: -(p + 1)]) / (knots[p:-1] - knots[: -(p + 1)]) * values[..., :-1]
-        right = (knots[p + 1 :] - u) / (knots[p + 1 :] - knots[1:-p]) * values[..., 1:]
-        values = left + right
-    return values
+    return _levels(u, knots, order)[-1]
+
+
+def basis_derivatives(u: torch.Tensor, knots: torch.Tensor, order: int, count: int) -> list[torch.Tensor | None]:
+    """``[B, dB/du, ..., d^count B/du^count]`` of :func:`basis` on uniform ``knots`` (None: identically zero).
+
+    On knots ``h`` apart, ``dB_(b,p)/du = (B_(b,p-1) - B_(b+1,p-1)) / h``: the ``m``-th derivative is
+    the ``m``-th forward difference of the order ``p - m`` splines over ``h^m``, exact on each piece
+    (where nested autograd through :func:`basis` gives the same values).
+    """
+    levels = _levels(u, knots, order)
+    step = knots[1] - knots[0]
+    derivatives: list[torch.Tensor | None] = [levels[-1]]
+    for m in range(1, count + 1):
+        if m > order:
+            derivatives.append(None)
+            continue
+        values = levels[order - m]
+        for _ in range(m):
+            values = (values[..., :-1] - values[..., 1:]) / step
+        derivatives.append(values)
+    return derivatives
 
 
 def refit_matrix(old_grid: int, new_grid: int, order: int, samples_per_basis: int = 8) -> torch.Tensor:

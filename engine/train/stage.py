@@ -32,7 +32,7 @@ from .loss_rows import logging_values
 from .loss_step import install
 from .networks import bind, build_networks, continue_networks, plain_specs, restore_networks, saved_specs
 from .sparsity import build_sparsity
-from .optim import build_optimizer, build_scheduler
+from .optim import build_optimizer, build_scheduler, resume_scheduler
 from .optim.gauss_newton import size_refusal
 from .optim_state import named_trainable, restore, snapshot
 from .plateau import PlateauWatch
@@ -198,7 +198,7 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
         restore(optimizer, kind, params, saved["optimizer"])
         state.carried = saved["optimizer"] if plan.resume else None
     if plan.resume and saved is not None:
-        scheduler.load_state_dict(saved["scheduler"])
+        resume_scheduler(scheduler, optimizer, saved["scheduler"])
         restore_rng(rng, saved["rng"])
         state.start_step, state.elapsed = saved["step"], saved["elapsed"]
         if adaptive is not None:

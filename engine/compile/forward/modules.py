@@ -17,11 +17,13 @@ from torch import nn
 
 from engine.nets.corrected import CorrectedNetwork
 from engine.nets.fourier import FourierFeatures
+from engine.nets.kan import KanLayer, KanNet
 from engine.nets.layers import Dense, Net, Trunk
 from engine.nets.modified_fourier import ModifiedFourierNet
 
 from ..hard_outputs import HardOutputs
 from .activations import cos_rule, rule_for, sin_rule
+from .kan import kan_layer, kan_net
 from .jets import Index, Jet, Tables, add, concat, columns, elementwise, linear, multiply, scale
 
 Tensor = torch.Tensor
@@ -132,6 +134,8 @@ RULES: dict[type, JetRule] = {
     ModifiedFourierNet: _modified_fourier,
     CorrectedNetwork: _corrected,
     HardOutputs: _hard_outputs,
+    KanLayer: kan_layer,
+    KanNet: kan_net,
 }
 
 

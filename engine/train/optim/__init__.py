@@ -7,9 +7,9 @@ stacked weighted residuals of every loss term (:mod:`.least_squares`, :mod:`.gau
 
 from .gauss_newton import GaussNewton
 from .registry import OPTIMIZERS, build_optimizer, step_report
-from .schedulers import SCHEDULERS, Scheduler, advance, build_scheduler, current_lr
+from .schedulers import SCHEDULERS, Scheduler, advance, build_scheduler, current_lr, resume_scheduler
 
 __all__ = [
     "GaussNewton", "OPTIMIZERS", "SCHEDULERS", "Scheduler", "advance", "build_optimizer", "build_scheduler",
-    "current_lr", "step_report",
+    "current_lr", "resume_scheduler", "step_report",
 ]  # fmt: skip

@@ -52,6 +52,17 @@ def build_scheduler(config: Mapping[str, Any], optimizer: torch.optim.Optimizer,
     return builder(config, optimizer, max_steps)
 
 
+def resume_scheduler(scheduler: Scheduler, optimizer: torch.optim.Optimizer, state: Mapping[str, Any]) -> None:
+    """Load a checkpointed scheduler state and put its last learning rates back on the (fresh) optimizer.
+
+    torch computes the cosine, step and plateau schedules from the optimizer's current lr, and a
+    resumed stage's optimizer starts at the initial one: without this the lr would jump back up.
+    """
+    scheduler.load_state_dict(dict(state))
+    for group, lr in zip(optimizer.param_groups, scheduler.get_last_lr()):
+        group["lr"] = lr
+
+
 def advance(scheduler: Scheduler, loss: float) -> None:
     """One scheduler step after an optimizer step (plateau watches the loss)."""
     if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
