@@ -113,7 +113,7 @@ def test_defaults_for_two_network_outline(cfg: dict, outline: ProblemOutline) ->
         "max_time": None,
     }
     assert cfg["scheduler"] == {"name": "exponential", "decay_rate": 0.95, "decay_steps": 200}
-    assert cfg["optimizer"] == {"name": "adam", "lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0}
+    assert cfg["optimizer"] == {"name": "adam", "lr": 5e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0}
     assert list(cfg["nets"]) == ["metalNN", "paperNN"]
     for net in cfg["nets"].values():
         assert net == {
@@ -141,7 +141,7 @@ def test_data_defaults() -> None:
 @pytest.mark.parametrize(
     ("assignment", "expected"),
     [
-        ("optimizer.name=adamw", {"name": "adamw", "lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 1e-2}),
+        ("optimizer.name=adamw", {"name": "adamw", "lr": 5e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 1e-2}),
         ("optimizer.name=sgd", {"name": "sgd", "lr": 1e-3, "momentum": 0.9, "weight_decay": 0.0}),
         (
             "optimizer.name=lbfgs",
@@ -555,8 +555,8 @@ def test_describe_fields_has_choices_bounds_sections_and_conditions() -> None:
     assert name.type == "choice" and name.choices == ("adam", "adamw", "sgd", "lbfgs", "lm", "engd") and name.discriminator
     (momentum,) = by_key["optimizer.momentum"]
     assert momentum.depends_on.key == "optimizer.name" and momentum.depends_on.values == ("sgd",)
-    assert {d.default for d in by_key["optimizer.lr"]} == {1e-3, 1.0}
-    lr = next(d for d in by_key["optimizer.lr"] if d.default == 1e-3)
+    assert {d.default for d in by_key["optimizer.lr"]} == {5e-3, 1e-3, 1.0}  # adam/adamw, sgd, lbfgs
+    lr = next(d for d in by_key["optimizer.lr"] if d.default == 5e-3)
     assert lr.minimum == 0 and lr.exclusive_minimum and lr.maximum is None
     (betas,) = by_key["optimizer.betas"]
     assert betas.type == "floatlist" and betas.length == 2
@@ -602,7 +602,7 @@ def test_describe_without_outline_uses_placeholders() -> None:
 
 def test_flatten_and_get_value(cfg: dict) -> None:
     flat = flatten(cfg)
-    assert flat["optimizer.lr"] == 1e-3
+    assert flat["optimizer.lr"] == 5e-3
     assert flat["nets.paperNN.layer_size"] == 512
     assert flat["optimizer.betas"] == [0.9, 0.999]
     assert get_value(cfg, "nets.metalNN.arch") == "fully_connected"

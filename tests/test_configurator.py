@@ -204,7 +204,7 @@ def test_valid_edit_is_saved_and_invalid_one_refused_at_the_field(app: Configura
     assert app.form.field("training.max_steps").error == ""
     assert app.form.field("training.max_steps").input.value == "4000"
     click(app, "REVERT")
-    assert app.form.field("optimizer.lr").input.value == "0.001" and not app.form.pending()
+    assert app.form.field("optimizer.lr").input.value == "0.005" and not app.form.pending()
 
 
 def test_freeze_a_network_toggle_a_constraint_and_set_weights(app: ConfiguratorApp) -> None:
@@ -246,7 +246,7 @@ def test_branch_child_rename_and_unsaved_edits_kept_per_stage(app: ConfiguratorA
 
     type_into(app, "optimizer.lr", "0.01")
     app.tree.rows["stage1"].button.click()  # select another stage: stage3's edit is kept, unsaved
-    assert app.selected == "stage1" and app.form.field("optimizer.lr").input.value == "0.001"
+    assert app.selected == "stage1" and app.form.field("optimizer.lr").input.value == "0.005"
     assert "● unsaved" in app.tree.label("stage3")
     app.tree.rows["stage3"].button.click()
     assert app.form.field("optimizer.lr").input.value == "0.01"

@@ -100,7 +100,7 @@ def test_seed_002_multi_stage_workflow(tmp_path: Path):
     assert shown["stage3"]["networks"]["metalNN"]["trainable"] is False
     assert shown["stage3"]["networks"]["paperNN"]["trainable"] is True
     assert shown["stage3"]["constraints"]["interface_eq"]["include"] is False
-    assert shown["stage1"]["optimizer"]["lr"] == 0.001 and shown["stage3"]["max_steps"] == 1000
+    assert shown["stage1"]["optimizer"]["lr"] == 0.005 and shown["stage3"]["max_steps"] == 1000
 
 
 # -- init-conf merges, --reset backs up ---------------------------------------------

@@ -57,7 +57,7 @@ class FieldDescriptor:
     fields also take ``None``, shown as ``null_label`` (e.g. "off").  ``depends_on``
     is set for fields that exist only for some optimizers/schedulers/architectures;
     the same key then appears once per distinct variant spec (``optimizer.lr`` has
-    one descriptor for adam/adamw/sgd and one, default 1.0, for lbfgs).
+    one descriptor for adam/adamw, one for sgd and one, default 1.0, for lbfgs).
     ``discriminator`` marks the variant selectors (``optimizer.name``,
     ``nets.<NET>.arch``).  ``symbols`` lists the names a constraint weight may use.
     """

@@ -273,7 +273,12 @@ _UnitOpen = Annotated[float, Field(ge=0, lt=1)]
 
 class Adam(_Model):
     name: Literal["adam"] = Field("adam", title="Optimizer", description="Optimization algorithm.")
-    lr: float = Field(1e-3, gt=0, title="Learning rate", description="Initial learning rate.")
+    lr: float = Field(
+        5e-3,
+        gt=0,
+        title="Learning rate",
+        description="Initial learning rate (the default, 5e-3: docs/techniques.md, item 6's learning-rate study).",
+    )
     betas: tuple[_UnitOpen, _UnitOpen] = Field(
         (0.9, 0.999), description="Decay rates of the first and second moment estimates."
     )
