@@ -524,3 +524,51 @@ def test_the_guards_implied_error_counts_an_interface_condition_once_over_all_it
     assert found == pytest.approx(math.hypot(2e-6, pooled), rel=1e-12)
     alone = implied_error([interior, flux("u_metal", 500.0)], f_d)  # one output: RMS / (c 2 pi f_d)
     assert alone == pytest.approx(math.hypot(2e-6, 1e-3 / (2 * math.pi * 500)), rel=1e-12)
+
+
+# -- new points during a correction's finishing steps (training.correction_resample_every) ------------
+
+
+@pytest.mark.parametrize("every, kind, draws", [(0, "correction", 5), (2, "correction", 7), (2, "standard", 5)])
+def test_a_corrections_finishing_steps_draw_new_points_every_k_steps(precision, monkeypatch, every, kind, draws):
+    # 3 Adam steps (a batch each), then 4 L-BFGS and 4 LM steps: one batch per phase, and with k = 2 a
+    # second one at each phase's third step (a correction stage only); L-BFGS restarts on the new batch
+    import engine.train.loop as loop
+
+    run(precision, "s1", config_for(precision, "training.max_steps=20", "constraints.poisson.batch_size=64"))
+    drawn, optimizers = [], []
+    real = loop.draw_batches
+
+    def counted(state):
+        drawn.append(state.phase)
+        optimizers.append(state.optimizer)
+        return real(state)
+
+    monkeypatch.setattr(loop, "draw_batches", counted)
+    config = config_for(
+        precision, "training.max_steps=3", "training.then_lbfgs_steps=4", "training.then_lm_steps=4",
+        "constraints.poisson.batch_size=64", f"training.correction_resample_every={every}",
+    )  # fmt: skip
+    outcome, rows, _, _ = run(precision, "c", config, parent="s1", kind=kind)
+    assert outcome == "done" and len(drawn) == draws, drawn
+    assert drawn.count("lbfgs") == drawn.count("lm") == (draws - 3) // 2
+    if draws == 7:
+        lbfgs = [o for o, p in zip(optimizers, drawn) if p == "lbfgs"]
+        assert lbfgs[0] is not lbfgs[1] and isinstance(lbfgs[1], torch.optim.LBFGS)  # restarted on the new batch
+        lm = [o for o, p in zip(optimizers, drawn) if p == "lm"]
+        assert lm[0] is lm[1]  # LM keeps its damping
+    assert all(math.isfinite(v) for v in totals(rows))
+
+
+def test_a_correction_stage_starts_at_its_parents_model_and_then_learns(precision):
+    # the correction network's output layer starts at zero: eps * u_corr adds nothing until trained
+    run(precision, "s1", config_for(precision, "training.max_steps=20", "constraints.poisson.batch_size=64"))
+    config = config_for(precision, "training.max_steps=3", "constraints.poisson.batch_size=64")
+    state, _, _ = prepare(StagePlan(precision, "c", config, parent="s1", kind="correction"), StageHooks())
+    module = state.bindings["NN"].module
+    assert isinstance(module, CorrectedNetwork) and float(module.eps[0]) > 0
+    x = torch.linspace(0, 1, 101, dtype=torch.float64)[:, None]
+    torch.testing.assert_close(module(x), module.base(x), rtol=0, atol=0)
+    run(precision, "c", config, parent="s1", kind="correction")
+    trained = load_checkpoint(stage_folder(precision, "c"), "c")["networks"]["NN"]
+    assert trained["corrections.0.head.weight"].abs().max() > 0  # trained away from its zero start

@@ -251,6 +251,13 @@ class Training(_Model):
         "stage's steps x points per step x parameters reach 1e10, so the warm-up pays back). Never compiled with "
         "the LM/ENGD optimizers or loss_balancing=lr_annealing|gradnorm (they differentiate each term apart).",
     )
+    # second corrections (issue 10): new points during a correction stage's finishing steps
+    correction_resample_every: int = Field(
+        0,
+        ge=0,
+        description="Correction stages only: during the finishing steps (then_lbfgs_steps, then_lm_steps) draw new "
+        "points every this many steps (L-BFGS restarts on each batch); 0 keeps one batch, drawn when they start.",
+    )
 
 
 # -------------------------------------------------------------------------- optimizers

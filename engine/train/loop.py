@@ -16,6 +16,7 @@ from .loss_step import stacked_losses
 from .optim import GaussNewton, Scheduler, advance, build_optimizer, step_report
 from .optim.least_squares import StackedResiduals
 from .balancing import Balancer
+from .finish_resampling import FinishResampling
 from .optim_state import restore
 from .plateau import PlateauWatch
 from .terms import LossTerm
@@ -68,6 +69,7 @@ class LoopState:
     balancer: Balancer = field(default_factory=Balancer)  # the terms' weights (training.loss_balancing)
     plateau: PlateauWatch = field(default_factory=PlateauWatch)  # training.stop_on_plateau
     loss_step: Callable[..., torch.Tensor] = stacked_losses  # (terms, bindings, batches) -> losses; engine.train.loss_step
+    resampling: FinishResampling = field(default_factory=FinishResampling)  # new points in a correction's finishing steps
 
     @property
     def names(self) -> list[str]:
@@ -166,6 +168,9 @@ def run_loop(state: LoopState, training: Mapping[str, Any], hooks: Hooks) -> Out
             start_phase(state, phase)
             batches = []
         if not batches or (state.phase is None and (step - state.start_step) % resample == 0):
+            batches = draw_batches(state)
+        elif state.resampling.due(step, state.phase, training):  # engine.train.finish_resampling
+            state.optimizer = state.resampling.restarted(state.optimizer, state.optimizer_kind, state.finishers[state.phase], state.parameters)
             batches = draw_batches(state)
         logged = step % log_every == 0 or step == total - 1
         state.optimizer.step(StepClosure(state, batches, step, training["grad_clip"], logged))
