@@ -155,7 +155,8 @@ def run_loop(state: LoopState, training: Mapping[str, Any], hooks: Hooks) -> Out
 
     Returns how the stage ended. The finishing steps that follow ``max_steps`` run on one batch
     per constraint, drawn when they start: L-BFGS builds its curvature model from consecutive
-    gradients of one loss, and LM adapts its damping to one least-squares problem.
+    gradients of one loss, and LM adapts its damping to one least-squares problem (a correction
+    stage's are drawn anew every ``training.correction_resample_every`` steps when it is set).
     """
     log_every = training["log_every"]
     resample, every_ckpt, target = training["resample_every"], training["checkpoint_every"], training["target_loss"]
