@@ -28,7 +28,7 @@ from engine.project import create_project
 from engine.stages import StageBook, format_training
 from engine.train import StageHooks, StagePlan, train_stage
 from engine.train.checkpoint import load_checkpoint
-from engine.train.correction import EPS_MARGIN, Measured, correction_eps, dominant_frequency, estimate_corrections
+from engine.train.correction import EPS_MARGIN, Measured, correction_eps, dominant_frequency, estimate_corrections, explained_error
 from engine.train.correction_batch import MAX_GROWTH, NOISE_SHARE, batch_sizes, wanted_points
 from engine.train.correction_guard import implied_error
 from engine.train.networks import bind
@@ -572,3 +572,18 @@ def test_a_correction_stage_starts_at_its_parents_model_and_then_learns(precisio
     run(precision, "c", config, parent="s1", kind="correction")
     trained = load_checkpoint(stage_folder(precision, "c"), "c")["networks"]["NN"]
     assert trained["corrections.0.head.weight"].abs().max() > 0  # trained away from its zero start
+
+
+def test_an_interface_condition_sets_each_outputs_eps_by_its_share_of_the_smallest_error_that_explains_it():
+    # flux T_paper' = 1000 T_metal' with residual 1e-3: the smallest error explaining it is almost all
+    # T_metal's (a = 500 x 2 pi against 0.5 x 2 pi); T_paper's share is a millionth of what charging it
+    # alone (1e-3 / (0.5 x 2 pi)) said; with one output the share is the whole RMS / a
+    flux = [Measured("interface_flux", out, 1e-3, 1, c, None, None, "RMS") for out, c in (("u_metal", 500.0), ("u_paper", 0.5))]
+    f_d = {"u_metal": 1.0, "u_paper": 1.0}
+    total = (2 * math.pi) ** 2 * (500.0**2 + 0.5**2)
+    assert explained_error(flux[0], flux, f_d) == pytest.approx(1e-3 * 500 * 2 * math.pi / total, rel=1e-12)
+    assert explained_error(flux[1], flux, f_d) == pytest.approx(1e-3 * 0.5 * 2 * math.pi / total, rel=1e-12)
+    assert explained_error(flux[1], flux, f_d) < flux[1].eps(1.0) / 1e5
+    assert explained_error(flux[1], flux[1:], f_d) == pytest.approx(flux[1].eps(1.0), rel=1e-12)
+    spectral = Measured("paper_diff", "u_paper", 1.0, 2, 1.0, 2.0, 2.0, "FFT", error_rms=3e-7)
+    assert explained_error(spectral, [spectral, *flux], f_d) == 3e-7  # a spectrum's implied error as it is
