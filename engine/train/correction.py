@@ -505,7 +505,8 @@ def estimate_corrections(
     Every included constraint involving an output is measured (:func:`plan_probes`).
     ``f_d`` comes from the interior equation whose residual implies the largest error (for an
     output no interior equation involves: the largest ``f_d`` of the other outputs); ``eps``
-    is the largest error estimate ``RMS / (c (2 pi f)^k)`` over all of them, since an
+    is the largest error estimate ``RMS / (c (2 pi f)^k)`` over all of them (for a condition on
+    several outputs this output's share, :func:`explained_error`), since an
     interface or boundary condition can leave a larger error than the equation suggests. How
     it was decided is recorded in ``method``; an output no included constraint involves gets
     eps 0. Constraints imposed exactly (``hard``) are left out; each output's measurements are
