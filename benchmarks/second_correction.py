@@ -7,9 +7,12 @@ share of the residual is its error times ``(2 pi f)^2``), then trains the second
 each variant (batch size, steps) from the same parent and reports the error it reaches,
 its eps, the scale the correction guard kept and by which criterion (with the criterion's value at
 scales 1 and 0), and the batch the correction trained with (``default``: the parent's 256 points,
-sized by the batch rule; ``points255``: set on the stage, so kept, i.e. the old batch).
+sized by the batch rule; ``points255``: set on the stage, so kept, i.e. the old batch; ``resample<k>``:
+new points every k finishing steps, ``training.correction_resample_every``; ``halton``: quasi-random
+points; ``lm...``: LM finishing steps). ``--setup chain`` trains the precision benchmark's chain
+shape instead (20x3, 1000 Halton points, LM finishing) with fixed step counts.
 
-    python benchmarks/second_correction.py [--variants default,points4096,...] [--seed 0]
+    python benchmarks/second_correction.py [--setup readme|chain] [--variants default,points4096,...] [--seed 0]
 """
 
 from __future__ import annotations

@@ -110,6 +110,7 @@ def test_defaults_for_two_network_outline(cfg: dict, outline: ProblemOutline) ->
         "rad": {"k": 1.0, "c": 1.0, "pool": 10000, "pool_sampler": "sobol", "add": 100, "max_growth": 2.0},
         "derivatives": "auto",
         "compile": "auto",
+        "correction_resample_every": 0,
     }
     assert cfg["scheduler"] == {"name": "exponential", "decay_rate": 0.95, "decay_steps": 200}
     assert cfg["optimizer"] == {"name": "adam", "lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0}

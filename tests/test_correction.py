@@ -560,20 +560,6 @@ def test_a_corrections_finishing_steps_draw_new_points_every_k_steps(precision, 
     assert all(math.isfinite(v) for v in totals(rows))
 
 
-def test_a_correction_stage_starts_at_its_parents_model_and_then_learns(precision):
-    # the correction network's output layer starts at zero: eps * u_corr adds nothing until trained
-    run(precision, "s1", config_for(precision, "training.max_steps=20", "constraints.poisson.batch_size=64"))
-    config = config_for(precision, "training.max_steps=3", "constraints.poisson.batch_size=64")
-    state, _, _ = prepare(StagePlan(precision, "c", config, parent="s1", kind="correction"), StageHooks())
-    module = state.bindings["NN"].module
-    assert isinstance(module, CorrectedNetwork) and float(module.eps[0]) > 0
-    x = torch.linspace(0, 1, 101, dtype=torch.float64)[:, None]
-    torch.testing.assert_close(module(x), module.base(x), rtol=0, atol=0)
-    run(precision, "c", config, parent="s1", kind="correction")
-    trained = load_checkpoint(stage_folder(precision, "c"), "c")["networks"]["NN"]
-    assert trained["corrections.0.head.weight"].abs().max() > 0  # trained away from its zero start
-
-
 def test_an_interface_condition_sets_each_outputs_eps_by_its_share_of_the_smallest_error_that_explains_it():
     # flux T_paper' = 1000 T_metal' with residual 1e-3: the smallest error explaining it is almost all
     # T_metal's (a = 500 x 2 pi against 0.5 x 2 pi); T_paper's share is a millionth of what charging it

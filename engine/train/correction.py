@@ -317,7 +317,9 @@ def explained_error(measured: Measured, found: Sequence[Measured], f_d: Mapping[
     """
     if measured.error_rms is not None:
         return measured.error_rms
-    together = [m.amplification(f_d[m.output]) for m in found if m.constraint == measured.constraint and m.error_rms is None]
+    together = [
+        m.amplification(f_d[m.output]) for m in found if m.constraint == measured.constraint and m.error_rms is None
+    ]
     total = sum(a * a for a in together)
     if not total > 0 or not math.isfinite(total):
         return measured.eps(f_d[measured.output])

@@ -24,21 +24,6 @@ if TYPE_CHECKING:
     from .stage import StagePlan
 
 
-def started_at_zero(network: torch.nn.Module) -> torch.nn.Module:
-    """``network`` with its output layer zeroed, so that its correction starts as exactly nothing.
-
-    A correction network's random start adds ``eps`` times an O(1) function to its parent, several
-    times the error it is to remove, and the training must first undo that to better than the
-    error's size before it gains anything; started at zero, the stage starts at its parent's model
-    (docs/precision.md, "2026-12-01, fifth session: second corrections"). The first step moves the
-    output layer (the only nonzero gradient), every later step all the layers.
-    """
-    with torch.no_grad():
-        network.head.weight.zero_()
-        network.head.bias.zero_()
-    return network
-
-
 def parent_finished(saved: Mapping[str, Any]) -> bool:
     """Whether a checkpoint is the end of its stage (all steps, or its target loss reached)."""
     if "finished" in saved:
@@ -117,7 +102,7 @@ def add_corrections(
         found = [estimates[out] for out in net.outputs]
         configs = [correction_config(nets[name], e.f_d) for e in found]
         networks = [
-            started_at_zero(build_network(c, len(net.inputs), 1, seed=training["seed"] + 1000 * level + 10 * index + i, dtype=dtype))
+            build_network(c, len(net.inputs), 1, seed=training["seed"] + 1000 * level + 10 * index + i, dtype=dtype)
             for i, c in enumerate(configs)
         ]
         phi = [distance_rms(problem, conditions, e.output) for e in found]  # 1 for an output without hard conditions

@@ -7,8 +7,10 @@ of the low-frequency error the correction learns, and on a fixed set of points t
 fits that part *at the points* (where it is not the error) and adds error between them. Drawn
 anew every ``k`` finishing steps, no fixed set of points exists to fit; L-BFGS restarts its
 curvature pairs with each batch (they belong to one loss), LM keeps its damping (each of its
-steps is one least-squares problem on the batch of that step). Measured in docs/precision.md
-("2026-12-01, fifth session: second corrections").
+steps is one least-squares problem on the batch of that step). Measured on precision-1d's second
+correction it did not gain (a finisher converges on each batch, so the fit is the last batch's,
+noise included: docs/precision.md, "2026-12-01, fifth session: second corrections"), so it is off
+unless set.
 """
 
 from __future__ import annotations

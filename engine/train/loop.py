@@ -171,7 +171,8 @@ def run_loop(state: LoopState, training: Mapping[str, Any], hooks: Hooks) -> Out
         if not batches or (state.phase is None and (step - state.start_step) % resample == 0):
             batches = draw_batches(state)
         elif state.resampling.due(step, state.phase, training):  # engine.train.finish_resampling
-            state.optimizer = state.resampling.restarted(state.optimizer, state.optimizer_kind, state.finishers[state.phase], state.parameters)
+            settings = state.finishers[state.phase]
+            state.optimizer = state.resampling.restarted(state.optimizer, state.optimizer_kind, settings, state.parameters)
             batches = draw_batches(state)
         logged = step % log_every == 0 or step == total - 1
         state.optimizer.step(StepClosure(state, batches, step, training["grad_clip"], logged))
