@@ -28,7 +28,7 @@ training loss and the wall time; per stage of the correction chain its error bef
 as not run, with the reason.
 
     python benchmarks/precision.py [--problems precision-1d,two-frequency-1d,poisson-2d,heat-interface]
-        [--budget 60] [--adam 2000] [--width 20] [--depth 3] [--split 0.5,0.25,0.25] [--hard]
+        [--budget 60] [--adam 2000] [--correction-adam N] [--width 20] [--depth 3] [--split 0.5,0.25,0.25] [--hard]
         [--finishers lbfgs,lm,engd] [--no-corrections] [--no-deepxde] [--deepxde-lbfgs 2000]
         [--threads 1] [--json results.json]
 """
@@ -210,8 +210,8 @@ def corrected(bench: Bench, finisher: str, split: list[float]) -> Run:
     parent = None
     for i, share in enumerate(split):
         deadline = time.process_time() + bench.args.budget * share
-        adam = bench.config(f"training.max_steps={max(1, round(bench.args.adam * share))}",
-                            f"scheduler.decay_steps={max(1, round(bench.args.adam * share / 6))}")  # fmt: skip
+        steps = bench.args.adam * share if parent is None or bench.args.correction_adam is None else bench.args.correction_adam
+        adam = bench.config(f"training.max_steps={max(1, round(steps))}", f"scheduler.decay_steps={max(1, round(steps / 6))}")
         name = f"c{i}"
         if parent is not None and finisher in FINISHING_STEPS:  # the correction stage finishes itself (its guard sees it)
             finishing = bench.config_from(adam, f"training.{FINISHING_STEPS[finisher]}={MANY}")
@@ -325,6 +325,10 @@ def main() -> None:
     parser.add_argument("--adam", type=int, default=2000, help="Adam steps before the finishing optimizer")
     parser.add_argument("--width", type=int, default=20, help="neurons per hidden layer of every network")
     parser.add_argument("--depth", type=int, default=3, help="hidden layers of every network")
+    parser.add_argument(
+        "--correction-adam", type=int, help="Adam steps of each correction stage before its finisher (default: --adam "
+        "split like the budget); a correction starts at its parent's model, so its finisher can take over early",
+    )
     parser.add_argument("--split", default="0.5,0.25,0.25", help="budget (and Adam steps) of stage 1 and each correction")
     parser.add_argument("--deepxde-lbfgs", type=int, default=2000, help="DeepXDE's L-BFGS iteration cap")
     parser.add_argument("--finishers", default=",".join(FINISHERS), help="finishing optimizers to compare")

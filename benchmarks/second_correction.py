@@ -7,9 +7,12 @@ share of the residual is its error times ``(2 pi f)^2``), then trains the second
 each variant (batch size, steps) from the same parent and reports the error it reaches,
 its eps, the scale the correction guard kept and by which criterion (with the criterion's value at
 scales 1 and 0), and the batch the correction trained with (``default``: the parent's 256 points,
-sized by the batch rule; ``points255``: set on the stage, so kept, i.e. the old batch).
+sized by the batch rule; ``points255``: set on the stage, so kept, i.e. the old batch; ``resample<k>``:
+new points every k finishing steps, ``training.correction_resample_every``; ``halton``: quasi-random
+points; ``lm...``: LM finishing steps). ``--setup chain`` trains the precision benchmark's chain
+shape instead (20x3, 1000 Halton points, LM finishing) with fixed step counts.
 
-    python benchmarks/second_correction.py [--variants default,points4096,...] [--seed 0]
+    python benchmarks/second_correction.py [--setup readme|chain] [--variants default,points4096,...] [--seed 0]
 """
 
 from __future__ import annotations
@@ -41,6 +44,13 @@ README = [
     "training.precision=float64", "nets.NN.layer_size=32", "nets.NN.nr_layers=3", "nets.NN.activation=tanh",
     "constraints.poisson.batch_size=256", "training.max_steps=600", "training.then_lbfgs_steps=30", "training.device=cpu",
 ]  # fmt: skip
+CHAIN = [  # --setup chain: the precision benchmark's chain (benchmarks/precision.py) with fixed step counts
+    "training.precision=float64", "nets.NN.layer_size=20", "nets.NN.nr_layers=3", "nets.NN.activation=tanh",
+    "constraints.poisson.batch_size=1000", "training.sampler=halton", "training.resample_every=1", "training.device=cpu",
+    "scheduler.name=exponential", "scheduler.decay_rate=0.5", "optimizer.lr=0.005", "training.max_steps=250",
+    "scheduler.decay_steps=42", "training.then_lm_steps=60",
+]  # fmt: skip
+CHAIN_CORRECTION = ["training.max_steps=125", "scheduler.decay_steps=21", "training.then_lm_steps=20"]
 VARIANTS = {  # the second correction's settings on top of the first's (a batch_size equal to the parent's, 256, is
     # sized by the rule of engine.train.correction_batch; one that differs is kept as set)
     "default": [],
@@ -49,6 +59,17 @@ VARIANTS = {  # the second correction's settings on top of the first's (a batch_
     "points4096": ["constraints.poisson.batch_size=4096"],
     "steps4x": ["training.max_steps=1200", "training.then_lbfgs_steps=120"],
     "points4096+steps4x": ["constraints.poisson.batch_size=4096", "training.max_steps=1200", "training.then_lbfgs_steps=120"],
+    "halton": ["training.sampler=halton"],
+    "halton+steps4x": ["training.sampler=halton", "training.max_steps=1200", "training.then_lbfgs_steps=120"],
+    "resample1": ["training.correction_resample_every=1"],
+    "resample5": ["training.correction_resample_every=5"],
+    "steps4x+resample1": ["training.max_steps=1200", "training.then_lbfgs_steps=120", "training.correction_resample_every=1"],
+    "lm10": ["training.then_lm_steps=10"],
+    "lm60": ["training.then_lm_steps=60"],
+    "lm60+resample5": ["training.then_lm_steps=60", "training.correction_resample_every=5"],
+    "lm": ["training.then_lbfgs_steps=0", "training.then_lm_steps=30"],
+    "lm+resample1": ["training.then_lbfgs_steps=0", "training.then_lm_steps=30", "training.correction_resample_every=1"],
+    "lm+resample5": ["training.then_lbfgs_steps=0", "training.then_lm_steps=30", "training.correction_resample_every=5"],
 }
 
 
@@ -87,19 +108,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--setup", choices=("readme", "chain"), default="readme",
+        help="readme: the README run (L-BFGS finishing, 256 points); chain: the precision benchmark's chain with "
+        "fixed steps (20x3, 1000 Halton points, 250 Adam + 60 LM, each correction 125 Adam + 20 LM)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as root:
         project = create_project(Path(root) / "p", example="precision-1d")
         outline = load_problem(project).outline()
-        base = set_values(default_config(outline), [*README, f"training.seed={args.seed}"], outline)
+        chain = args.setup == "chain"
+        base = set_values(default_config(outline), [*(CHAIN if chain else README), f"training.seed={args.seed}"], outline)
+        correction = CHAIN_CORRECTION if chain else ["training.max_steps=300"]
         train(project, base, outline, "s1", None, [])
-        train(project, base, outline, "c1", "s1", ["training.max_steps=300"])
+        train(project, base, outline, "c1", "s1", correction)
         print(f"stage 1 {relative_error(project, 's1'):.2e}; correction 1 {relative_error(project, 'c1'):.2e}")
         print(f"error left after correction 1: {spectrum(project, 'c1')}")
         for name in args.variants.split(","):
             stage = f"c2_{name.replace('+', '_')}"
-            seconds = train(project, base, outline, stage, "c1", ["training.max_steps=300", *VARIANTS[name]])
+            seconds = train(project, base, outline, stage, "c1", [*correction, *VARIANTS[name]])
             record = load_checkpoint(stage_folder(project, stage), stage)["correction"]
             out = record["outputs"]["v"]
             batch = record.get("batch", {}).get("poisson", {})

@@ -111,6 +111,7 @@ def test_defaults_for_two_network_outline(cfg: dict, outline: ProblemOutline) ->
         "derivatives": "auto",
         "compile": "auto",
         "max_time": None,
+        "correction_resample_every": 0,
     }
     assert cfg["scheduler"] == {"name": "exponential", "decay_rate": 0.95, "decay_steps": 200}
     assert cfg["optimizer"] == {"name": "adam", "lr": 5e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0}

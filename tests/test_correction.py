@@ -28,7 +28,7 @@ from engine.project import create_project
 from engine.stages import StageBook, format_training
 from engine.train import StageHooks, StagePlan, train_stage
 from engine.train.checkpoint import load_checkpoint
-from engine.train.correction import EPS_MARGIN, Measured, correction_eps, dominant_frequency, estimate_corrections
+from engine.train.correction import EPS_MARGIN, Measured, correction_eps, dominant_frequency, estimate_corrections, explained_error
 from engine.train.correction_batch import MAX_GROWTH, NOISE_SHARE, batch_sizes, wanted_points
 from engine.train.correction_guard import implied_error
 from engine.train.networks import bind
@@ -524,3 +524,52 @@ def test_the_guards_implied_error_counts_an_interface_condition_once_over_all_it
     assert found == pytest.approx(math.hypot(2e-6, pooled), rel=1e-12)
     alone = implied_error([interior, flux("u_metal", 500.0)], f_d)  # one output: RMS / (c 2 pi f_d)
     assert alone == pytest.approx(math.hypot(2e-6, 1e-3 / (2 * math.pi * 500)), rel=1e-12)
+
+
+# -- new points during a correction's finishing steps (training.correction_resample_every) ------------
+
+
+@pytest.mark.parametrize("every, kind, draws", [(0, "correction", 5), (2, "correction", 7), (2, "standard", 5)])
+def test_a_corrections_finishing_steps_draw_new_points_every_k_steps(precision, monkeypatch, every, kind, draws):
+    # 3 Adam steps (a batch each), then 4 L-BFGS and 4 LM steps: one batch per phase, and with k = 2 a
+    # second one at each phase's third step (a correction stage only); L-BFGS restarts on the new batch
+    import engine.train.loop as loop
+
+    run(precision, "s1", config_for(precision, "training.max_steps=20", "constraints.poisson.batch_size=64"))
+    drawn, optimizers = [], []
+    real = loop.draw_batches
+
+    def counted(state):
+        drawn.append(state.phase)
+        optimizers.append(state.optimizer)
+        return real(state)
+
+    monkeypatch.setattr(loop, "draw_batches", counted)
+    config = config_for(
+        precision, "training.max_steps=3", "training.then_lbfgs_steps=4", "training.then_lm_steps=4",
+        "constraints.poisson.batch_size=64", f"training.correction_resample_every={every}",
+    )  # fmt: skip
+    outcome, rows, _, _ = run(precision, "c", config, parent="s1", kind=kind)
+    assert outcome == "done" and len(drawn) == draws, drawn
+    assert drawn.count("lbfgs") == drawn.count("lm") == (draws - 3) // 2
+    if draws == 7:
+        lbfgs = [o for o, p in zip(optimizers, drawn) if p == "lbfgs"]
+        assert lbfgs[0] is not lbfgs[1] and isinstance(lbfgs[1], torch.optim.LBFGS)  # restarted on the new batch
+        lm = [o for o, p in zip(optimizers, drawn) if p == "lm"]
+        assert lm[0] is lm[1]  # LM keeps its damping
+    assert all(math.isfinite(v) for v in totals(rows))
+
+
+def test_an_interface_condition_sets_each_outputs_eps_by_its_share_of_the_smallest_error_that_explains_it():
+    # flux T_paper' = 1000 T_metal' with residual 1e-3: the smallest error explaining it is almost all
+    # T_metal's (a = 500 x 2 pi against 0.5 x 2 pi); T_paper's share is a millionth of what charging it
+    # alone (1e-3 / (0.5 x 2 pi)) said; with one output the share is the whole RMS / a
+    flux = [Measured("interface_flux", out, 1e-3, 1, c, None, None, "RMS") for out, c in (("u_metal", 500.0), ("u_paper", 0.5))]
+    f_d = {"u_metal": 1.0, "u_paper": 1.0}
+    total = (2 * math.pi) ** 2 * (500.0**2 + 0.5**2)
+    assert explained_error(flux[0], flux, f_d) == pytest.approx(1e-3 * 500 * 2 * math.pi / total, rel=1e-12)
+    assert explained_error(flux[1], flux, f_d) == pytest.approx(1e-3 * 0.5 * 2 * math.pi / total, rel=1e-12)
+    assert explained_error(flux[1], flux, f_d) < flux[1].eps(1.0) / 1e5
+    assert explained_error(flux[1], flux[1:], f_d) == pytest.approx(flux[1].eps(1.0), rel=1e-12)
+    spectral = Measured("paper_diff", "u_paper", 1.0, 2, 1.0, 2.0, 2.0, "FFT", error_rms=3e-7)
+    assert explained_error(spectral, [spectral, *flux], f_d) == 3e-7  # a spectrum's implied error as it is

@@ -264,6 +264,13 @@ class Training(_Model):
         "off (null): no limit.",
         json_schema_extra={"null_label": "off"},
     )
+    # second corrections (issue 10): new points during a correction stage's finishing steps
+    correction_resample_every: int = Field(
+        0,
+        ge=0,
+        description="Correction stages only: during the finishing steps (then_lbfgs_steps, then_lm_steps) draw new "
+        "points every this many steps (L-BFGS restarts on each batch); 0 keeps one batch, drawn when they start.",
+    )
 
 
 # -------------------------------------------------------------------------- optimizers

@@ -301,6 +301,30 @@ class Measured:
             return self.error_rms
         return correction_eps(self.rms, self.f_d or f_d, self.order, self.coefficient)
 
+    def amplification(self, f_d: float) -> float:
+        """The factor by which this residual magnifies an error of its output at frequency ``f_d``."""
+        return self.coefficient * (TWO_PI * f_d) ** self.order
+
+
+def explained_error(measured: Measured, found: Sequence[Measured], f_d: Mapping[str, float]) -> float:
+    """The error of ``measured.output`` that its residual stands for (``f_d`` per output).
+
+    A condition measured without a spectrum that involves several outputs (an interface condition) is
+    explained by the smallest error of all of them together, of which this output's share is
+    ``RMS a_o / sum_o' a_o'^2`` (``a_o = c_o (2 pi f_d)^k_o``; one output: ``RMS / a``). Charged to
+    each output alone, heat-interface's flux condition ``T_paper' = 1000 T_metal'`` stood for an
+    error of ``T_paper`` 1000 times the one of ``T_metal`` that explains it, and set its eps.
+    """
+    if measured.error_rms is not None:
+        return measured.error_rms
+    together = [
+        m.amplification(f_d[m.output]) for m in found if m.constraint == measured.constraint and m.error_rms is None
+    ]
+    total = sum(a * a for a in together)
+    if not total > 0 or not math.isfinite(total):
+        return measured.eps(f_d[measured.output])
+    return measured.rms * measured.amplification(f_d[measured.output]) / total
+
 
 def _evaluate(
     bindings: Mapping[str, NetworkBinding],
@@ -483,7 +507,8 @@ def estimate_corrections(
     Every included constraint involving an output is measured (:func:`plan_probes`).
     ``f_d`` comes from the interior equation whose residual implies the largest error (for an
     output no interior equation involves: the largest ``f_d`` of the other outputs); ``eps``
-    is the largest error estimate ``RMS / (c (2 pi f)^k)`` over all of them, since an
+    is the largest error estimate ``RMS / (c (2 pi f)^k)`` over all of them (for a condition on
+    several outputs this output's share, :func:`explained_error`), since an
     interface or boundary condition can leave a larger error than the equation suggests. How
     it was decided is recorded in ``method``; an output no included constraint involves gets
     eps 0. Constraints imposed exactly (``hard``) are left out; each output's measurements are
@@ -498,9 +523,21 @@ def _choose(found: Sequence[Measured], grids: Sequence[Grid], outputs: Sequence[
     """eps and f_d of each output from the measured residuals (see :func:`estimate_corrections`)."""
     spectral = [m for m in found if m.f_d is not None]
     fallback_f = max((m.f_d for m in spectral), default=None)  # type: ignore[type-var]
+    frequencies: dict[str, tuple[float, float | None, str]] = {}
+    for out in outputs:
+        with_fft = [m for m in found if m.output == out and m.f_d is not None]
+        if with_fft:  # the interior equation whose residual implies the largest error sets f_d
+            source = max(with_fft, key=lambda m: m.eps(1.0))
+            frequencies[out] = (source.f_d, source.f_residual, source.method)  # type: ignore[assignment]
+        else:
+            where = "the largest f_d of the other outputs" if fallback_f is not None else "1 / the domain's width"
+            f_d = fallback_f if fallback_f is not None else _lowest_frequency(grids)
+            frequencies[out] = (f_d, None, f"no interior equation involves {out!r}, so f_d is {where}")
+    f_ds = {out: f for out, (f, _, _) in frequencies.items()}
     result = {}
     for out in outputs:
         mine = [m for m in found if m.output == out]
+        f_d, f_residual, frequency_note = frequencies[out]
         if not mine:
             f_d = fallback_f or 1.0
             result[out] = OutputCorrection(
@@ -508,18 +545,9 @@ def _choose(found: Sequence[Measured], grids: Sequence[Grid], outputs: Sequence[
                 f"no included constraint involves {out!r}: not corrected (eps 0)",
             )  # fmt: skip
             continue
-        with_fft = [m for m in mine if m.f_d is not None]
-        if with_fft:  # the interior equation whose residual implies the largest error sets f_d
-            source = max(with_fft, key=lambda m: m.eps(1.0))
-            f_d, f_residual, frequency_note = source.f_d, source.f_residual, source.method
-        else:
-            f_d = fallback_f if fallback_f is not None else _lowest_frequency(grids)
-            f_residual = None
-            where = "the largest f_d of the other outputs" if fallback_f is not None else "1 / the domain's width"
-            frequency_note = f"no interior equation involves {out!r}, so f_d is {where}"
         # every constraint involving the output estimates its error; the largest estimate is eps
         # (an interface or boundary condition can leave a larger error than the equation suggests)
-        implied, chosen = max(((m.eps(f_d), m) for m in mine), key=lambda c: c[0])
+        implied, chosen = max(((explained_error(m, found, f_ds), m) for m in mine), key=lambda c: c[0])
         method = frequency_note if chosen.f_d is not None else f"eps from {chosen.method}; f_d: {frequency_note}"
         result[out] = OutputCorrection(
             out, EPS_MARGIN * implied, f_d, TWO_PI * f_d, f_residual, chosen.rms, chosen.order, chosen.coefficient,

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .correction import TWO_PI, Measured, OutputCorrection
+from .correction import Measured, OutputCorrection
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class ConstraintWeight:
 
 def amplification_at(measured: Measured, f_d: float) -> float:
     """The factor by which a constraint's residual magnifies an error of its output at frequency ``f_d``."""
-    return measured.coefficient * (TWO_PI * f_d) ** measured.order
+    return measured.amplification(f_d)
 
 
 def amplification(measured: Measured, correction: OutputCorrection) -> float:

@@ -16,6 +16,7 @@ from .loss_step import stacked_losses
 from .optim import GaussNewton, Scheduler, advance, build_optimizer, step_report
 from .optim.least_squares import StackedResiduals
 from .balancing import Balancer
+from .finish_resampling import FinishResampling
 from .optim_state import restore
 from .plateau import PlateauWatch
 from .terms import LossTerm
@@ -70,6 +71,7 @@ class LoopState:
     plateau: PlateauWatch = field(default_factory=PlateauWatch)  # training.stop_on_plateau
     budget: TimeBudget = field(default_factory=TimeBudget)  # training.max_time
     loss_step: Callable[..., torch.Tensor] = stacked_losses  # (terms, bindings, batches) -> losses; engine.train.loss_step
+    resampling: FinishResampling = field(default_factory=FinishResampling)  # new points in a correction's finishing steps
 
     @property
     def names(self) -> list[str]:
@@ -155,7 +157,8 @@ def run_loop(state: LoopState, training: Mapping[str, Any], hooks: Hooks) -> Out
 
     Returns how the stage ended. The finishing steps that follow ``max_steps`` run on one batch
     per constraint, drawn when they start: L-BFGS builds its curvature model from consecutive
-    gradients of one loss, and LM adapts its damping to one least-squares problem.
+    gradients of one loss, and LM adapts its damping to one least-squares problem (a correction
+    stage's are drawn anew every ``training.correction_resample_every`` steps when it is set).
     """
     log_every = training["log_every"]
     resample, every_ckpt, target = training["resample_every"], training["checkpoint_every"], training["target_loss"]
@@ -168,6 +171,10 @@ def run_loop(state: LoopState, training: Mapping[str, Any], hooks: Hooks) -> Out
             start_phase(state, phase)
             batches = []
         if not batches or (state.phase is None and (step - state.start_step) % resample == 0):
+            batches = draw_batches(state)
+        elif state.resampling.due(step, state.phase, training):  # engine.train.finish_resampling
+            settings = state.finishers[state.phase]
+            state.optimizer = state.resampling.restarted(state.optimizer, state.optimizer_kind, settings, state.parameters)
             batches = draw_batches(state)
         logged = step % log_every == 0 or step == total - 1
         state.optimizer.step(StepClosure(state, batches, step, training["grad_clip"], logged))

@@ -26,6 +26,7 @@ from .correction_batch import sized_config
 from .correction_guard import SCALES, guard_corrections
 from .correction_stage import add_corrections, guard_probes
 from .correction_weights import weighted_config
+from .finish_resampling import finish_resampling
 from .loop import Hooks, LoopState, LossRow, Outcome, draw_batches, run_loop
 from .kan_stage import prune_networks, reshaped, without_optimizer_state
 from .loss_rows import logging_values
@@ -185,6 +186,7 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
         finishers=finishers,
         named=params,
         penalties=build_sparsity(problem, modules, config["nets"]),
+        resampling=finish_resampling(plan.kind, training),
     )
     resumed = saved if plan.resume and saved is not None else {}
     state.balancer = build_balancer(training, state.terms, resumed.get("balancing"))
