@@ -217,3 +217,24 @@ def test_a_reference_data_file_gives_the_evaluation_points(project_with):
     assert list(points) == ["x"] and points["x"][-1] == 1.0
     assert problem.reference.values(points)["u"][3] == pytest.approx(0.25)
     assert not (folder / EVALUATION_FILE).exists()
+
+
+def test_the_evaluation_set_covers_the_domain_by_measure(project_with):
+    """An initial-condition line (t fixed) gets no evaluation point; a wider subdomain gets more of them."""
+    from engine.results.evaluation import sample_domain
+
+    folder = project_with(
+        """
+        from cfg import *
+        [x, t], [u] = p.add_neural_network(name="NN", inputs=["x", "t"], outputs=["u"])
+        wide, narrow = p.Line1D("wide", 0, 3), p.Line1D("narrow", 3, 4)
+        p.add_constraint("pde_wide", enforce(equation=Eq(u.diff(t), 0), on_domain=p.add_interior_subdomain("w", geom=wide, params={t: (0, 1)})))
+        p.add_constraint("pde_narrow", enforce(equation=Eq(u.diff(t), 0), on_domain=p.add_interior_subdomain("n", geom=narrow, params={t: (0, 1)})))
+        p.add_constraint("start", enforce(equation=Eq(u, x), on_domain=p.add_interior_subdomain("t0", geom=wide, params={t: (0, 0)})))
+        p.set_reference(u=x)
+        """
+    )
+    points = sample_domain(load_problem(folder), 4000)
+    assert np.count_nonzero(points["t"] == 0) == 0  # rule 1 put half of the points on the t = 0 line
+    in_wide = np.count_nonzero(points["x"] < 3)
+    assert in_wide == pytest.approx(3 * (len(points["x"]) - in_wide), rel=0.01)

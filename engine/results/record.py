@@ -14,7 +14,7 @@ import numpy as np
 
 from engine.errors import MtcError
 from engine.problem import Problem, load_problem
-from engine.results.evaluation import evaluation_points, reference_errors
+from engine.results.evaluation import evaluation_fingerprint, evaluation_points, reference_errors
 from engine.results.grid import Predict
 from engine.store import StageRecord, Storage
 
@@ -36,7 +36,7 @@ def update_errors(project: Path, storage: Storage, stages: Sequence[str] | None 
     problem = load_problem(project)
     if problem.reference is None:
         return []
-    fingerprint = problem.reference.fingerprint()
+    fingerprint = evaluation_fingerprint(problem)
     records = [r for r in storage.list_stages() if (stages is None or r.name in stages) and stale(r, fingerprint)]
     if not records:
         return []
