@@ -103,9 +103,11 @@ def _accumulate(total: Tensor | None, count: int, term: Tensor) -> Tensor:
     return term if total is None else total + term
 
 
-def elementwise(jet: Jet, derivatives: Derivatives) -> Jet:
-    """``f(jet)`` for an elementwise ``f`` given its derivatives (Faa di Bruno per multi-index)."""
-    d = derivatives(jet.value, jet.tables.order)
+def chain_rule(
+    jet: Jet, d: Sequence[Tensor | None], times: Callable[[Tensor, Tensor], Tensor] = torch.mul
+) -> dict[Index, Tensor]:
+    """Faa di Bruno per multi-index of ``f(jet)``: the sum over ``m`` of ``times(d[m], product of jet's parts)``,
+    ``d[m]`` the ``m``-th derivative of ``f`` at ``jet.value`` (None: zero)."""
     parts = {}
     for index in jet.tables.indices:
         total = None
@@ -113,11 +115,17 @@ def elementwise(jet: Jet, derivatives: Derivatives) -> Jet:
             factors = [jet.parts.get(block) for block in blocks]
             if d[m] is None or any(f is None for f in factors):
                 continue
-            total = _accumulate(total, count, reduce(torch.mul, factors, d[m]))
+            total = _accumulate(total, count, times(d[m], reduce(torch.mul, factors)))
         if total is not None:
             parts[index] = total
+    return parts
+
+
+def elementwise(jet: Jet, derivatives: Derivatives) -> Jet:
+    """``f(jet)`` for an elementwise ``f`` given its derivatives (Faa di Bruno per multi-index)."""
+    d = derivatives(jet.value, jet.tables.order)
     assert d[0] is not None
-    return Jet(d[0], jet.tables, parts)
+    return Jet(d[0], jet.tables, chain_rule(jet, d))
 
 
 def _part(jet: Jet, index: Index) -> Tensor | None:

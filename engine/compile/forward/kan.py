@@ -8,7 +8,6 @@ derivatives, which are differences of lower-order B-splines (:func:`engine.nets.
 
 from __future__ import annotations
 
-from functools import reduce
 
 import torch
 from torch import nn
@@ -17,7 +16,7 @@ from engine.nets.bsplines import basis_derivatives
 from engine.nets.kan import KanLayer, KanNet
 
 from .activations import rule_for, tanh
-from .jets import Jet, add, elementwise, linear
+from .jets import Jet, add, chain_rule, elementwise, linear
 
 _TANH = nn.Tanh()  # the hidden layers' warp onto the grid
 
@@ -39,17 +38,8 @@ def _splines(layer: KanLayer, jet: Jet) -> Jet:
     coefficients = layer.coef * (layer.mask * layer.scale_spline).unsqueeze(-1)
     weight = coefficients.transpose(1, 2).reshape(n_in * n_basis, n_out)
     bases = basis_derivatives(u.value, layer.knots, layer.order, jet.tables.order)
-    parts = {}
-    for index in jet.tables.indices:
-        total = None
-        for count, m, blocks in jet.tables.chain[index]:
-            factors = [u.parts.get(block) for block in blocks]
-            if bases[m] is None or any(f is None for f in factors):
-                continue
-            term = bases[m] * reduce(torch.mul, factors).unsqueeze(-1)
-            total = term * count if total is None else total + term * count
-        if total is not None:
-            parts[index] = total.reshape(len(total), -1) @ weight
+    summed = chain_rule(u, bases, lambda basis, product: basis * product.unsqueeze(-1))
+    parts = {index: total.reshape(len(total), -1) @ weight for index, total in summed.items()}
     assert bases[0] is not None
     return Jet(bases[0].reshape(len(bases[0]), -1) @ weight, jet.tables, parts)
 
