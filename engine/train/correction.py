@@ -306,6 +306,11 @@ class Measured:
         return self.coefficient * (TWO_PI * f_d) ** self.order
 
 
+def pooled_amplification(constraint: str, found: Sequence[Measured], f_d: Mapping[str, float]) -> float:
+    """``sum_o a_o^2`` over the outputs of ``constraint`` measured without a spectrum (``f_d`` per output)."""
+    return sum(m.amplification(f_d[m.output]) ** 2 for m in found if m.constraint == constraint and m.error_rms is None)
+
+
 def explained_error(measured: Measured, found: Sequence[Measured], f_d: Mapping[str, float]) -> float:
     """The error of ``measured.output`` that its residual stands for (``f_d`` per output).
 
@@ -317,10 +322,7 @@ def explained_error(measured: Measured, found: Sequence[Measured], f_d: Mapping[
     """
     if measured.error_rms is not None:
         return measured.error_rms
-    together = [
-        m.amplification(f_d[m.output]) for m in found if m.constraint == measured.constraint and m.error_rms is None
-    ]
-    total = sum(a * a for a in together)
+    total = pooled_amplification(measured.constraint, found, f_d)
     if not total > 0 or not math.isfinite(total):
         return measured.eps(f_d[measured.output])
     return measured.rms * measured.amplification(f_d[measured.output]) / total

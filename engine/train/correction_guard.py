@@ -30,8 +30,7 @@ import torch
 
 from ..errors import MtcError
 from ..nets import CorrectedNetwork
-from .correction import Measured, Probe, measure_probes
-from .correction_weights import amplification_at
+from .correction import Measured, Probe, measure_probes, pooled_amplification
 from .loop import LoopState, draw_batches
 from .loss_step import stacked_losses
 
@@ -52,14 +51,14 @@ def implied_error(measured: Sequence[Measured], f_d: Mapping[str, float]) -> flo
     condition ``T_paper' = 1000 T_metal'`` would stand for an error of ``T_paper`` 1000 times the
     one of ``T_metal`` that explains it.
     """
-    total, pooled = 0.0, {}
+    total = sum(m.error_rms**2 for m in measured if m.error_rms is not None)
+    once: dict[str, Measured] = {}
     for m in measured:
-        if m.error_rms is not None:
-            total += m.error_rms**2
-            continue
-        rms, amplification = pooled.get(m.constraint, (m.rms, 0.0))
-        pooled[m.constraint] = (rms, amplification + amplification_at(m, f_d[m.output]) ** 2)
-    total += sum(rms**2 / amplification for rms, amplification in pooled.values() if amplification > 0)
+        if m.error_rms is None:
+            once.setdefault(m.constraint, m)
+    for constraint, m in once.items():
+        pooled = pooled_amplification(constraint, measured, f_d)
+        total += m.rms**2 / pooled if pooled > 0 else 0.0
     return math.sqrt(total)
 
 

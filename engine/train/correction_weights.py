@@ -45,14 +45,9 @@ class ConstraintWeight:
         return asdict(self)
 
 
-def amplification_at(measured: Measured, f_d: float) -> float:
-    """The factor by which a constraint's residual magnifies an error of its output at frequency ``f_d``."""
-    return measured.amplification(f_d)
-
-
 def amplification(measured: Measured, correction: OutputCorrection) -> float:
     """The factor by which a constraint's residual magnifies an error of its output at its ``f_d``."""
-    return amplification_at(measured, correction.f_d)
+    return measured.amplification(correction.f_d)
 
 
 def constraint_weights(corrections: Mapping[str, OutputCorrection]) -> dict[str, ConstraintWeight]:

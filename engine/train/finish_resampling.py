@@ -21,23 +21,16 @@ from typing import Any, Mapping
 from .optim import build_optimizer
 
 
-def phase_start(phase: str, training: Mapping[str, Any]) -> int:
-    """The first step of finishing phase ``phase`` (``lbfgs`` or ``lm``)."""
-    return training["max_steps"] + (training["then_lbfgs_steps"] if phase == "lm" else 0)
-
-
 @dataclass(frozen=True)
 class FinishResampling:
     """When a stage's finishing steps draw new points: every ``every`` steps of a phase (0: never)."""
 
     every: int = 0
 
-    def due(self, step: int, phase: str | None, training: Mapping[str, Any]) -> bool:
-        """Whether ``step`` (not a phase's first, which draws anyway) starts on a new batch."""
-        if not self.every or phase is None:
-            return False
-        done = step - phase_start(phase, training)
-        return done > 0 and done % self.every == 0
+    def due(self, into_phase: int) -> bool:
+        """Whether the finishing step ``into_phase`` steps after its phase's first (which draws anyway) starts
+        on a new batch."""
+        return self.every > 0 and into_phase > 0 and into_phase % self.every == 0
 
     def restarted(self, optimizer: Any, kind: str, settings: Mapping[str, Any], parameters: list[Any]) -> Any:
         """The optimizer to go on with on the new batch: a fresh L-BFGS, any other as it is."""

@@ -79,11 +79,16 @@ class LoopState:
         return [term.name for term in self.terms]
 
 
+def phase_start(phase: str, training: Mapping[str, Any]) -> int:
+    """The first step of finishing phase ``phase`` (``lbfgs`` or ``lm``)."""
+    return training["max_steps"] + (training["then_lbfgs_steps"] if phase == "lm" else 0)
+
+
 def phase_at(step: int, training: Mapping[str, Any]) -> str | None:
     """Which optimizer trains ``step``: None (the stage's), then ``lbfgs`` and ``lm`` (the finishing steps)."""
     if step < training["max_steps"]:
         return None
-    return "lbfgs" if step < training["max_steps"] + training["then_lbfgs_steps"] else "lm"
+    return "lbfgs" if step < phase_start("lm", training) else "lm"
 
 
 def start_phase(state: LoopState, phase: str) -> None:
@@ -172,7 +177,7 @@ def run_loop(state: LoopState, training: Mapping[str, Any], hooks: Hooks) -> Out
             batches = []
         if not batches or (state.phase is None and (step - state.start_step) % resample == 0):
             batches = draw_batches(state)
-        elif state.resampling.due(step, state.phase, training):  # engine.train.finish_resampling
+        elif state.phase is not None and state.resampling.due(step - phase_start(state.phase, training)):
             settings = state.finishers[state.phase]
             state.optimizer = state.resampling.restarted(state.optimizer, state.optimizer_kind, settings, state.parameters)
             batches = draw_batches(state)

@@ -153,9 +153,9 @@ def prepare(plan: StagePlan, hooks: StageHooks) -> tuple[LoopState, Hooks, dict[
         hooks.warn(warning)
     opened = hooks.clock()
     modules, specs, saved, correction = _networks(plan, problem, config, dtype, device)
-    if correction is not None and not plan.resume:  # the guard measures once per scale what the start measured once
-        budget.reserve = len(SCALES) * (hooks.clock() - opened)
     if correction is not None:
+        if not plan.resume:  # the guard measures once per scale what the start measured once
+            budget.reserve = len(SCALES) * (hooks.clock() - opened)
         hooks.corrected(correction)
     factors = loss_factors(correction, saved)
     unknowns = build_unknowns(problem, config, saved or correction, dtype, device)  # a correction: its parent's
