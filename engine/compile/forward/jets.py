@@ -103,11 +103,15 @@ def _accumulate(total: Tensor | None, count: int, term: Tensor) -> Tensor:
     return term if total is None else total + term
 
 
+def _times_parts(derivative: Tensor, factors: list[Tensor]) -> Tensor:
+    return reduce(torch.mul, factors, derivative)
+
+
 def chain_rule(
-    jet: Jet, d: Sequence[Tensor | None], times: Callable[[Tensor, Tensor], Tensor] = torch.mul
+    jet: Jet, d: Sequence[Tensor | None], times: Callable[[Tensor, list[Tensor]], Tensor] = _times_parts
 ) -> dict[Index, Tensor]:
-    """Faa di Bruno per multi-index of ``f(jet)``: the sum over ``m`` of ``times(d[m], product of jet's parts)``,
-    ``d[m]`` the ``m``-th derivative of ``f`` at ``jet.value`` (None: zero)."""
+    """Faa di Bruno per multi-index of ``f(jet)``: the sum over ``m`` of ``times(d[m], jet's parts)`` (by default
+    their product, left to right), ``d[m]`` the ``m``-th derivative of ``f`` at ``jet.value`` (None: zero)."""
     parts = {}
     for index in jet.tables.indices:
         total = None
@@ -115,7 +119,7 @@ def chain_rule(
             factors = [jet.parts.get(block) for block in blocks]
             if d[m] is None or any(f is None for f in factors):
                 continue
-            total = _accumulate(total, count, times(d[m], reduce(torch.mul, factors)))
+            total = _accumulate(total, count, times(d[m], factors))
         if total is not None:
             parts[index] = total
     return parts

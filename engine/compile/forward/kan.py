@@ -8,6 +8,7 @@ derivatives, which are differences of lower-order B-splines (:func:`engine.nets.
 
 from __future__ import annotations
 
+from functools import reduce
 
 import torch
 from torch import nn
@@ -38,7 +39,7 @@ def _splines(layer: KanLayer, jet: Jet) -> Jet:
     coefficients = layer.coef * (layer.mask * layer.scale_spline).unsqueeze(-1)
     weight = coefficients.transpose(1, 2).reshape(n_in * n_basis, n_out)
     bases = basis_derivatives(u.value, layer.knots, layer.order, jet.tables.order)
-    summed = chain_rule(u, bases, lambda basis, product: basis * product.unsqueeze(-1))
+    summed = chain_rule(u, bases, lambda basis, factors: basis * reduce(torch.mul, factors).unsqueeze(-1))
     parts = {index: total.reshape(len(total), -1) @ weight for index, total in summed.items()}
     assert bases[0] is not None
     return Jet(bases[0].reshape(len(bases[0]), -1) @ weight, jet.tables, parts)
